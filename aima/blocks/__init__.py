@@ -1,0 +1,1 @@
+"""Prefect blocks: provider credentials and storage configuration."""

@@ -1,0 +1,1 @@
+"""Prefect flows: wiring of tasks only, no logic of their own."""

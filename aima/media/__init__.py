@@ -1,0 +1,1 @@
+"""Media handling: type sniffing, validation, probing, keyframes, audio and thumbnails (no Prefect)."""

@@ -1,0 +1,1 @@
+"""Model adapters (speech recognition, voices, faces, vision-language, LLM) behind small protocols."""

@@ -1,0 +1,191 @@
+"""AIMA's one settings object.
+
+Every setting is read from the environment with the prefix ``AIMA_`` (nested fields use ``__``,
+e.g. ``AIMA_S3__ENDPOINT``) or from a ``.env`` file in the working directory. The defaults need no
+configuration at all: every store is embedded and lives under one data directory.
+
+Each store is chosen by one URL:
+
+=====================  ===========================================  ==================================
+setting                embedded default                             server
+=====================  ===========================================  ==================================
+AIMA_DATABASE_URL      ``sqlite:///<data_dir>/aima.db``             ``postgresql+psycopg://u:p@h/db``
+AIMA_DOCUMENTS_URL     ``sql`` (JSON column in the metadata DB)     ``mongodb://h:27017``
+AIMA_VECTORS_URL       ``<data_dir>/vectors.db`` (Milvus Lite)      ``http://h:19530`` (Milvus)
+AIMA_OBJECTS_URL       ``<data_dir>/objects`` (local directory)     ``s3://bucket`` + ``AIMA_S3__*``
+=====================  ===========================================  ==================================
+"""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aima.errors import ConfigError
+
+ENV_PREFIX = "AIMA_"
+GIB = 1024**3
+
+
+class S3Settings(BaseModel):
+    """Connection to an S3-compatible object store (MinIO, AWS S3, ...)."""
+
+    endpoint: str | None = Field(
+        default=None,
+        description="S3 endpoint URL, e.g. http://127.0.0.1:9000 for MinIO. Empty means AWS S3.",
+    )
+    access_key: SecretStr | None = Field(default=None, description="S3 access key id.")
+    secret_key: SecretStr | None = Field(default=None, description="S3 secret access key.")
+    region: str | None = Field(default=None, description="S3 region, e.g. us-east-1.")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_is_http(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected http://host:port or https://host, got {value!r}")
+        return value.rstrip("/")
+
+
+class Settings(BaseSettings):
+    """All of AIMA's settings. See the module docstring for the store URLs."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(default=Path("aima-data"), description="Where the embedded stores live.")
+    database_url: str = Field(default="", description="Metadata database (SQLite or PostgreSQL).")
+    documents_url: str = Field(default="sql", description="'sql' or a mongodb:// URL.")
+    documents_database: str = Field(default="aima", description="MongoDB database name.")
+    vectors_url: str = Field(default="", description="Milvus Lite file (*.db) or http://host:19530.")
+    objects_url: str = Field(default="", description="Local directory or s3://bucket[/prefix].")
+    s3: S3Settings = Field(default_factory=S3Settings)
+
+    connect_timeout_s: float = Field(default=5.0, gt=0, description="Timeout for reaching a store.")
+    max_file_bytes: int = Field(default=2 * GIB, gt=0, description="Files larger are rejected.")
+    keyframe_max_gap_s: float = Field(
+        default=10.0, gt=0, description="At least one keyframe every this many seconds."
+    )
+    model_profile: Literal["embedded", "gpu"] = Field(
+        default="embedded",
+        description="'embedded': CPU models with bundled weights; 'gpu': hub models on rented GPUs.",
+    )
+    actor: str = Field(
+        default_factory=lambda: _current_user(),
+        description="Who is named in audit events for actions taken by this process.",
+    )
+
+    # --- validation -------------------------------------------------------------------------
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value:
+            return value
+        scheme = urlsplit(value).scheme
+        if scheme in ("postgresql", "postgres"):
+            # The project ships psycopg 3; make SQLAlchemy use it without asking users to know.
+            return "postgresql+psycopg" + value[len(scheme) :]
+        if scheme not in ("sqlite", "postgresql+psycopg"):
+            raise ValueError(
+                f"unknown scheme {scheme or '(none)'!r}; expected sqlite:///PATH "
+                "or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB"
+            )
+        return value
+
+    @field_validator("documents_url")
+    @classmethod
+    def _check_documents_url(cls, value: str) -> str:
+        if value == "sql" or urlsplit(value).scheme in ("mongodb", "mongodb+srv"):
+            return value
+        raise ValueError(
+            f"unknown documents store {value!r}; expected 'sql' (the metadata database) "
+            "or mongodb://HOST:PORT"
+        )
+
+    @field_validator("vectors_url")
+    @classmethod
+    def _check_vectors_url(cls, value: str) -> str:
+        if not value:
+            return value
+        scheme = urlsplit(value).scheme
+        if scheme in ("http", "https"):
+            return value
+        if scheme in ("", "file") and value.endswith(".db"):
+            return value.removeprefix("file://")
+        raise ValueError(
+            f"expected a Milvus Lite file ending in .db or http://HOST:19530, got {value!r}"
+        )
+
+    @field_validator("objects_url")
+    @classmethod
+    def _check_objects_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme == "s3":
+            if not parts.netloc:
+                raise ValueError(f"an s3:// URL needs a bucket name, got {value!r}")
+            return value
+        if parts.scheme in ("", "file"):
+            return value.removeprefix("file://")
+        raise ValueError(
+            f"unknown scheme {parts.scheme!r}; expected a local directory or s3://BUCKET[/PREFIX]"
+        )
+
+    @model_validator(mode="after")
+    def _embedded_defaults(self) -> Settings:
+        data = self.data_dir
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(data / 'aima.db').as_posix()}"
+        if not self.vectors_url:
+            self.vectors_url = (data / "vectors.db").as_posix()
+        if not self.objects_url:
+            self.objects_url = (data / "objects").as_posix()
+        return self
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    @property
+    def uses_embedded_stores(self) -> bool:
+        """True when no store needs a server."""
+        return (
+            self.database_url.startswith("sqlite")
+            and self.documents_url == "sql"
+            and not self.vectors_url.startswith(("http://", "https://"))
+            and not self.objects_url.startswith("s3://")
+        )
+
+
+def env_name(loc: tuple) -> str:
+    """The environment variable that sets the field at pydantic location ``loc``."""
+    return ENV_PREFIX + "__".join(str(part) for part in loc if not isinstance(part, int)).upper()
+
+
+def load_settings(**overrides) -> Settings:
+    """Read settings from the environment; on error raise ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(env_name(first["loc"]), message) from None
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry (containers)
+        return "unknown"

@@ -1,0 +1,1 @@
+"""Speech: diarization, case speakers and subtitles (plain Python, no Prefect)."""

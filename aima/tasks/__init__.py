@@ -1,0 +1,1 @@
+"""Prefect tasks: thin wrappers that call AIMA's plain-Python functions."""
