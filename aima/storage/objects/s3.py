@@ -1,0 +1,168 @@
+"""Objects in S3 or MinIO (minio client)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+import urllib3
+from minio import Minio
+from minio.deleteobjects import DeleteObject
+from minio.error import S3Error
+from minio.helpers import check_bucket_name
+
+from aima.errors import ConfigError, StoreUnavailable
+from aima.storage.objects import ObjectInfo, validate_key
+
+SETTING = "AIMA_OBJECTS_URL"
+PART_SIZE = 8 * 1024 * 1024  # multipart part size: bounds the memory one upload holds
+BAD_CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"}
+
+
+class S3ObjectStore:
+    """``s3://bucket[/prefix]`` on AWS S3 or any S3-compatible endpoint (MinIO)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        endpoint: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        region: str | None = None,
+        connect_timeout_s: float = 5.0,
+        create_bucket: bool = True,
+    ):
+        parts = urlsplit(url)
+        self.bucket = parts.netloc
+        self.prefix = parts.path.strip("/") + "/" if parts.path.strip("/") else ""
+        endpoint_parts = urlsplit(endpoint or "https://s3.amazonaws.com")
+        self.endpoint = endpoint_parts.netloc
+        timeout = urllib3.Timeout(connect=connect_timeout_s, read=max(60.0, connect_timeout_s))
+        http = urllib3.PoolManager(
+            timeout=timeout, maxsize=10, retries=urllib3.Retry(total=2, backoff_factor=0.2, connect=1)
+        )
+        self.client = Minio(
+            self.endpoint,
+            access_key=access_key,
+            secret_key=secret_key,
+            region=region,
+            secure=endpoint_parts.scheme == "https",
+            http_client=http,
+        )
+        self._check(create_bucket)
+
+    def _check(self, create_bucket: bool) -> None:
+        where = f"S3 endpoint {self.endpoint}"
+        try:
+            check_bucket_name(self.bucket)
+        except ValueError:
+            raise ConfigError(
+                SETTING, f"{self.bucket!r} is not a valid S3 bucket name (3-63 lowercase letters, "
+                "digits, dots and hyphens)"
+            ) from None
+        try:
+            if not self.client.bucket_exists(self.bucket):
+                if not create_bucket:
+                    raise StoreUnavailable(SETTING, f"bucket {self.bucket!r} does not exist at {where}")
+                self.client.make_bucket(self.bucket)
+        except S3Error as exc:
+            if exc.code in BAD_CREDENTIALS:
+                raise StoreUnavailable(
+                    "AIMA_S3__ACCESS_KEY/AIMA_S3__SECRET_KEY",
+                    f"{where} rejected the credentials ({exc.code})",
+                ) from None
+            raise StoreUnavailable(SETTING, f"{where}: {exc.code}: {exc.message}") from None
+        except urllib3.exceptions.HTTPError:
+            raise StoreUnavailable(
+                "AIMA_S3__ENDPOINT", f"cannot reach {where}: connection refused or timed out"
+            ) from None
+
+    def _name(self, key: str) -> str:
+        return self.prefix + validate_key(key)
+
+    def put_file(self, key: str, path: Path, *, content_type: str | None = None) -> None:
+        self.client.fput_object(
+            self.bucket, self._name(key), str(path),
+            content_type=content_type or "application/octet-stream", part_size=PART_SIZE,
+            num_parallel_uploads=1,
+        )
+
+    def put_stream(
+        self, key: str, stream: BinaryIO, *, length: int | None = None, content_type: str | None = None
+    ) -> None:
+        self.client.put_object(
+            self.bucket,
+            self._name(key),
+            stream,
+            length=-1 if length is None else length,
+            part_size=PART_SIZE,
+            content_type=content_type or "application/octet-stream",
+            num_parallel_uploads=1,
+        )
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[BinaryIO]:
+        try:
+            response = self.client.get_object(self.bucket, self._name(key))
+        except S3Error as exc:
+            if exc.code == "NoSuchKey":
+                raise KeyError(key) from None
+            raise
+        response.auto_close = False  # let BufferedReader see EOF instead of a closed file
+        try:
+            yield io.BufferedReader(response, buffer_size=1024 * 1024)  # streams, never whole
+        finally:
+            response.close()
+            response.release_conn()
+
+    def get_file(self, key: str, path: Path) -> None:
+        try:
+            self.client.fget_object(self.bucket, self._name(key), str(path))
+        except S3Error as exc:
+            if exc.code == "NoSuchKey":
+                raise KeyError(key) from None
+            raise
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.stat_object(self.bucket, self._name(key))
+            return True
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
+                return False
+            raise
+
+    def delete(self, key: str) -> None:
+        self.client.remove_object(self.bucket, self._name(key))
+
+    def delete_prefix(self, prefix: str) -> int:
+        names = [
+            DeleteObject(obj.object_name)
+            for obj in self.client.list_objects(self.bucket, self.prefix + prefix, recursive=True)
+        ]
+        if not names:
+            return 0
+        errors = list(self.client.remove_objects(self.bucket, names))
+        if errors:
+            raise RuntimeError(f"S3 refused to delete {len(errors)} objects, first: {errors[0]}")
+        return len(names)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        for obj in self.client.list_objects(self.bucket, self.prefix + prefix, recursive=True):
+            yield ObjectInfo(key=obj.object_name[len(self.prefix) :], size=obj.size or 0)
+
+    def presigned_get_url(self, key: str, expires_s: int = 3600) -> str:
+        return self.client.presigned_get_object(
+            self.bucket, self._name(key), expires=timedelta(seconds=expires_s)
+        )
+
+    def presigned_put_url(self, key: str, expires_s: int = 3600) -> str:
+        return self.client.presigned_put_object(
+            self.bucket, self._name(key), expires=timedelta(seconds=expires_s)
+        )

@@ -1,0 +1,179 @@
+"""The vector store: face and voice embeddings, searched within one case.
+
+One pymilvus backend serves both a Milvus Lite file (the embedded default) and a Milvus server.
+There is one collection per embedding kind and model version (``aima_<kind>_<model>_<dim>``);
+every row carries its case id and media id, and every search is filtered to one case, so that no
+embedding is ever compared across cases.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel
+from pymilvus import DataType, MilvusClient
+from pymilvus.exceptions import MilvusException
+
+from aima.errors import StoreUnavailable
+
+SETTING = "AIMA_VECTORS_URL"
+PREFIX = "aima_"
+
+
+class Embedding(BaseModel):
+    id: str  # unique within its collection, e.g. "<media id>:face:3"
+    case_id: str
+    media_id: str
+    ref: str = ""  # what it was computed from: a keyframe or audio segment id
+    vector: list[float]
+
+
+class VectorHit(BaseModel):
+    id: str
+    media_id: str
+    ref: str
+    score: float  # cosine similarity, higher is closer
+
+
+class VectorStore(Protocol):
+    def upsert(self, kind: str, model_version: str, embeddings: Sequence[Embedding]) -> None: ...
+
+    def search(
+        self, kind: str, model_version: str, case_id: str, vector: Sequence[float], k: int = 10
+    ) -> list[VectorHit]: ...
+
+    def delete_case(self, case_id: str) -> int: ...
+
+    def count(self, case_id: str) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def collection_name(kind: str, model_version: str, dim: int) -> str:
+    """A valid Milvus collection name (letters, digits, underscores) for one kind and model."""
+    slug = re.sub(r"[^0-9a-zA-Z]+", "_", f"{kind}_{model_version}").strip("_").lower()
+    return f"{PREFIX}{slug}_{dim}"[:255]
+
+
+class MilvusVectorStore:
+    """Milvus Lite (a path ending in .db) or a Milvus server (http://host:19530)."""
+
+    def __init__(self, url: str, *, connect_timeout_s: float = 5.0):
+        self.url = url
+        self.is_lite = not url.startswith(("http://", "https://"))
+        if self.is_lite:
+            Path(url).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.client = MilvusClient(uri=url, timeout=connect_timeout_s)
+            self.client.list_collections()
+        except MilvusException as exc:
+            raise StoreUnavailable(SETTING, self._describe(exc)) from None
+        except Exception as exc:  # grpc and lite-process errors are not MilvusExceptions
+            raise StoreUnavailable(SETTING, self._describe(exc)) from None
+        self._ready: set[str] = set()
+
+    def _describe(self, exc: Exception) -> str:
+        if self.is_lite:
+            return f"cannot open the Milvus Lite file {self.url!r}: {exc}".splitlines()[0]
+        text = str(exc).lower()
+        if "auth" in text or "credential" in text or "permission" in text:
+            return f"Milvus at {self.url} rejected the credentials"
+        return f"cannot reach Milvus at {self.url}: connection refused or timed out"
+
+    # --- collections -------------------------------------------------------------------------
+
+    def _collection(self, kind: str, model_version: str, dim: int) -> str:
+        name = collection_name(kind, model_version, dim)
+        if name in self._ready:
+            return name
+        if not self.client.has_collection(name):
+            schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+            schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=128)
+            schema.add_field("case_id", DataType.VARCHAR, max_length=36)
+            schema.add_field("media_id", DataType.VARCHAR, max_length=36)
+            schema.add_field("ref", DataType.VARCHAR, max_length=256)
+            schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+            index = self.client.prepare_index_params()
+            index.add_index(field_name="vector", index_type="AUTOINDEX", metric_type="COSINE")
+            self.client.create_collection(
+                name, schema=schema, index_params=index, consistency_level="Strong"
+            )
+        self.client.load_collection(name)  # needed after reopening a Lite file
+        self._ready.add(name)
+        return name
+
+    def _collections(self) -> list[str]:
+        return [name for name in self.client.list_collections() if name.startswith(PREFIX)]
+
+    # --- protocol ------------------------------------------------------------------------------
+
+    def upsert(self, kind: str, model_version: str, embeddings: Sequence[Embedding]) -> None:
+        if not embeddings:
+            return
+        dims = {len(e.vector) for e in embeddings}
+        if len(dims) != 1:
+            raise ValueError(f"embeddings of one upsert must share one dimension, got {sorted(dims)}")
+        name = self._collection(kind, model_version, dims.pop())
+        self.client.upsert(name, [e.model_dump() for e in embeddings])
+
+    def search(
+        self, kind: str, model_version: str, case_id: str, vector: Sequence[float], k: int = 10
+    ) -> list[VectorHit]:
+        name = collection_name(kind, model_version, len(vector))
+        if name not in self._ready and not self.client.has_collection(name):
+            return []
+        name = self._collection(kind, model_version, len(vector))
+        results = self.client.search(
+            name,
+            data=[list(vector)],
+            filter=f"case_id == {_quote(case_id)}",
+            limit=k,
+            output_fields=["media_id", "ref"],
+            consistency_level="Strong",
+        )
+        return [
+            VectorHit(
+                id=hit["id"],
+                media_id=hit["entity"]["media_id"],
+                ref=hit["entity"]["ref"],
+                score=hit["distance"],
+            )
+            for hit in results[0]
+        ]
+
+    def delete_case(self, case_id: str) -> int:
+        removed = 0
+        for name in self._collections():
+            self.client.load_collection(name)
+            before = self._count_in(name, case_id)
+            if before:
+                self.client.delete(name, filter=f"case_id == {_quote(case_id)}")
+                removed += before
+        return removed
+
+    def count(self, case_id: str) -> int:
+        total = 0
+        for name in self._collections():
+            self.client.load_collection(name)
+            total += self._count_in(name, case_id)
+        return total
+
+    def _count_in(self, name: str, case_id: str) -> int:
+        rows = self.client.query(
+            name,
+            filter=f"case_id == {_quote(case_id)}",
+            output_fields=["id"],
+            consistency_level="Strong",
+        )
+        return len(rows)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _quote(value: str) -> str:
+    """A string literal for a Milvus filter expression."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
