@@ -8,6 +8,7 @@ embedding is ever compared across cases.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,14 +65,13 @@ class MilvusVectorStore:
     def __init__(self, url: str, *, connect_timeout_s: float = 5.0):
         self.url = url
         self.is_lite = not url.startswith(("http://", "https://"))
-        if self.is_lite:
-            Path(url).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.client = MilvusClient(uri=url, timeout=connect_timeout_s)
+            uri = _start_lite(url) if self.is_lite else url
+            self.client = MilvusClient(uri=uri, timeout=connect_timeout_s)
             self.client.list_collections()
-        except MilvusException as exc:
-            raise StoreUnavailable(SETTING, self._describe(exc)) from None
-        except Exception as exc:  # grpc and lite-process errors are not MilvusExceptions
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # MilvusException and grpc errors
             raise StoreUnavailable(SETTING, self._describe(exc)) from None
         self._ready: set[str] = set()
 
@@ -172,6 +172,55 @@ class MilvusVectorStore:
 
     def close(self) -> None:
         self.client.close()
+        if self.is_lite:
+            # Milvus Lite serves the file from a thread of this process and holds a lock on it
+            # until released: let the next process (or store) open it.
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(self.url)
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.errors: list[BaseException] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            self.errors.append(record.exc_info[1])
+
+
+def _start_lite(path: str) -> str:
+    """Start (or reuse) this process's Milvus Lite server for ``path``; return its local URI.
+
+    Milvus Lite logs a traceback and returns None when it cannot open the file; catch that and
+    say in one line why (most often: another AIMA process holds the file's lock).
+    """
+    from milvus_lite.server_manager import server_manager_instance
+
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreUnavailable(SETTING, f"cannot create {Path(path).parent}: {exc.strerror}") from None
+    logger = logging.getLogger("milvus_lite.server_manager")
+    capture = _Capture()
+    logger.addHandler(capture)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        uri = server_manager_instance.start_and_get_uri(path)
+    finally:
+        logger.removeHandler(capture)
+        logger.propagate = propagate
+    if uri is not None:
+        return uri
+    cause = capture.errors[0] if capture.errors else None
+    if cause is not None and type(cause).__name__ == "DataDirLockedError":
+        raise StoreUnavailable(
+            SETTING,
+            f"the Milvus Lite file {path!r} is in use by another process "
+            "(another aima command on the same data directory?)",
+        )
+    raise StoreUnavailable(SETTING, f"cannot open the Milvus Lite file {path!r}: {cause}")
 
 
 def _quote(value: str) -> str:

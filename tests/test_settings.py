@@ -1,0 +1,159 @@
+"""Settings: embedded defaults with no configuration, and one clear error line for bad settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aima.errors import ConfigError
+from aima.settings import load_settings
+from tests.services import S3Server, free_port
+
+AIMA = [sys.executable, "-m", "aima.cli"]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for name in list(os.environ):
+        if name.startswith("AIMA_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_no_configuration_means_every_store_embedded_under_the_data_dir():
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///aima-data/aima.db"
+    assert settings.documents_url == "sql"
+    assert settings.vectors_url == "aima-data/vectors.db"
+    assert settings.objects_url == "aima-data/objects"
+    assert settings.uses_embedded_stores
+    assert settings.max_file_bytes == 2 * 1024**3
+
+
+def test_environment_with_prefix_and_nested_delimiter(monkeypatch):
+    monkeypatch.setenv("AIMA_DATA_DIR", "/srv/aima")
+    monkeypatch.setenv("AIMA_DATABASE_URL", "postgresql://aima:pw@db:5432/aima")
+    monkeypatch.setenv("AIMA_OBJECTS_URL", "s3://aima-media/prod")
+    monkeypatch.setenv("AIMA_S3__ENDPOINT", "http://minio:9000")
+    monkeypatch.setenv("AIMA_S3__SECRET_KEY", "s3cr3t")
+    settings = load_settings()
+    assert settings.vectors_url == "/srv/aima/vectors.db"
+    assert settings.database_url == "postgresql+psycopg://aima:pw@db:5432/aima"
+    assert settings.s3.endpoint == "http://minio:9000"
+    assert settings.s3.secret_key.get_secret_value() == "s3cr3t"
+    assert "s3cr3t" not in repr(settings)
+    assert not settings.uses_embedded_stores
+
+
+def test_a_dot_env_file_is_read(tmp_path):
+    (tmp_path / ".env").write_text("AIMA_DOCUMENTS_URL=mongodb://mongo:27017\nAIMA_MAX_FILE_BYTES=1000\n")
+    settings = load_settings()
+    assert settings.documents_url == "mongodb://mongo:27017"
+    assert settings.max_file_bytes == 1000
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("AIMA_DATABASE_URL", "mysql://db/aima", "unknown scheme 'mysql'"),
+        ("AIMA_DOCUMENTS_URL", "couchdb://x", "unknown documents store"),
+        ("AIMA_VECTORS_URL", "redis://x", "expected a Milvus Lite file ending in .db"),
+        ("AIMA_OBJECTS_URL", "gs://bucket", "unknown scheme 'gs'"),
+        ("AIMA_OBJECTS_URL", "s3://", "needs a bucket name"),
+        ("AIMA_S3__ENDPOINT", "minio:9000", "expected http://host:port"),
+        ("AIMA_MAX_FILE_BYTES", "-5", "greater than 0"),
+        ("AIMA_MODEL_PROFILE", "tpu", "'embedded' or 'gpu'"),
+    ],
+)
+def test_invalid_settings_name_the_variable_and_the_problem(monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert raised.value.setting == variable
+    assert message in str(raised.value)
+
+
+# --- through the CLI: one line on stderr, exit status 2 -----------------------------------------
+
+
+def run_aima(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AIMA_")}
+    environment.update({"AIMA_CONNECT_TIMEOUT_S": "2", **env})
+    return subprocess.run([*AIMA, *args], capture_output=True, text=True, env=environment, timeout=120)
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_cli_unknown_scheme():
+    result = run_aima("db", "upgrade", AIMA_DATABASE_URL="oracle://db")
+    assert_one_error_line(result, "AIMA_DATABASE_URL", "unknown scheme 'oracle'")
+
+
+def test_cli_unreachable_postgresql():
+    result = run_aima("db", "upgrade",
+                      AIMA_DATABASE_URL=f"postgresql://aima:pw@127.0.0.1:{free_port()}/aima")
+    assert_one_error_line(result, "AIMA_DATABASE_URL", "cannot reach PostgreSQL")
+    assert "pw" not in result.stderr.replace("AIMA", "")
+
+
+def test_cli_bad_postgresql_credentials(postgres):
+    result = run_aima("db", "upgrade", AIMA_DATABASE_URL=postgres.url(password="wrong-password"))
+    assert_one_error_line(result, "AIMA_DATABASE_URL", "rejected the credentials for user 'postgres'")
+    assert "wrong-password" not in result.stderr
+
+
+def test_cli_unreachable_mongodb():
+    result = run_aima("purge", "x", "--yes", AIMA_DOCUMENTS_URL=f"mongodb://127.0.0.1:{free_port()}")
+    assert_one_error_line(result, "AIMA_DOCUMENTS_URL", "cannot reach MongoDB")
+
+
+def test_cli_unreachable_milvus():
+    result = run_aima("purge", "x", "--yes", AIMA_VECTORS_URL=f"http://127.0.0.1:{free_port()}")
+    assert_one_error_line(result, "AIMA_VECTORS_URL", "cannot reach Milvus")
+
+
+def test_cli_unreachable_s3():
+    result = run_aima("purge", "x", "--yes", AIMA_OBJECTS_URL="s3://media",
+                      AIMA_S3__ENDPOINT=f"http://127.0.0.1:{free_port()}")
+    assert_one_error_line(result, "AIMA_S3__ENDPOINT", "cannot reach S3 endpoint")
+
+
+def test_cli_bad_s3_credentials():
+    server = S3Server(check_credentials=True).start()
+    try:
+        result = run_aima("purge", "x", "--yes", AIMA_OBJECTS_URL="s3://media",
+                          AIMA_S3__ENDPOINT=server.endpoint, AIMA_S3__ACCESS_KEY="nobody",
+                          AIMA_S3__SECRET_KEY="wrong-secret")
+    finally:
+        server.stop()
+    assert_one_error_line(result, "AIMA_S3__ACCESS_KEY", "rejected the credentials")
+    assert "wrong-secret" not in result.stderr
+
+
+def test_cli_unwritable_local_object_directory(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = run_aima("purge", "x", "--yes", AIMA_OBJECTS_URL=str(blocker / "objects"))
+    assert_one_error_line(result, "AIMA_OBJECTS_URL", "cannot write to")
+
+
+def test_cli_milvus_lite_file_in_use_by_another_process(tmp_path):
+    from aima.storage.vectors import MilvusVectorStore
+
+    holder = MilvusVectorStore(str(tmp_path / "aima-data" / "vectors.db"))
+    try:
+        result = run_aima("purge", "x", "--yes", AIMA_DATA_DIR=str(tmp_path / "aima-data"))
+    finally:
+        holder.close()
+    assert_one_error_line(result, "AIMA_VECTORS_URL", "in use by another process")
