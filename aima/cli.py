@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from aima import __version__
 from aima.errors import AimaError
@@ -66,6 +70,92 @@ def purge(
         f"purged case {result.case_name or case} ({result.case_id}): "
         f"{result.objects} objects, {result.vectors} vectors, {result.documents} documents"
     )
+
+
+STATUS_STYLE = {"done": "green", "failed": "red", "rejected": "red", "duplicate": "yellow"}
+
+
+def _prefect_defaults() -> None:
+    """Offline-friendly defaults for Prefect's temporary local server (each can be overridden)."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+def _status_table(rows: list[dict], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("file", "type", "status", "reason"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        style = STATUS_STYLE.get(row["status"], "")
+        table.add_row(row["name"], row["type"] or "-", f"[{style}]{row['status']}[/]" if style
+                      else row["status"], row["error"] or "")
+    return table
+
+
+@app.command()
+def analyze(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders or s3://bucket/prefix.")],
+    case: Annotated[str, typer.Option("--case", help="Case name (created if new).")],
+    reanalyse: Annotated[
+        bool, typer.Option("--reanalyse", help="Recompute stages already stored for these files.")
+    ] = False,
+) -> None:
+    """Analyse files into a case with the analyze-media Prefect flow, then print their status."""
+    settings = load_settings()  # fail on bad settings before Prefect starts
+    _prefect_defaults()
+    from aima.flows.analyze import analyze_media
+
+    result = analyze_media(case=case, sources=paths, reanalyse=reanalyse)
+    console.print(f"case [bold]{case}[/] id {result['case_id']}")
+    console.print(_status_table(result["media"], f"{len(result['media'])} files"))
+    location = result["report_key"]
+    if not settings.objects_url.startswith("s3://"):
+        location = str(Path(settings.objects_url).resolve() / location)
+    else:
+        location = f"{settings.objects_url.rstrip('/')}/{location}"
+    console.print(f"report: {location}", soft_wrap=True)
+    console.print(f"        (or: aima report {case} --format json --out report.json)")
+
+
+@app.command()
+def status(case: Annotated[str, typer.Argument(help="Case name or id.")]) -> None:
+    """Print the per-file status table of a case."""
+    from aima.report import media_rows
+    from aima.storage import open_stores
+    from aima.storage.cases import get_case
+
+    with open_stores(load_settings()) as stores:
+        the_case = get_case(stores.metadata, case)
+        rows = media_rows(stores, the_case)
+    console.print(f"case [bold]{the_case.name}[/] id {the_case.id}")
+    console.print(_status_table(rows, f"{len(rows)} files"))
+
+
+@app.command()
+def report(
+    case: Annotated[str, typer.Argument(help="Case name or id.")],
+    format: Annotated[str, typer.Option("--format", help="Export format: json.")] = "json",
+    out: Annotated[Path | None, typer.Option("--out", help="File to write (default: stdout).")] = None,
+) -> None:
+    """Write a case's report. Audit-logged as an export."""
+    from aima.report import build_report
+    from aima.storage import audit, open_stores
+    from aima.storage.cases import get_case
+
+    if format != "json":
+        raise typer.BadParameter(f"unsupported format {format!r}; supported: json", param_hint="--format")
+    settings = load_settings()
+    with open_stores(settings) as stores:
+        the_case = get_case(stores.metadata, case)
+        document = build_report(stores, the_case)
+        audit.record(stores.metadata, actor=settings.actor, action="case.export",
+                     case_id=the_case.id, details={"format": format, "out": str(out) if out else "-"})
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if out is None:
+        sys.stdout.write(text + "\n")
+    else:
+        out.write_text(text + "\n")
+        err_console.print(f"wrote {out}")
 
 
 def main() -> None:

@@ -64,6 +64,7 @@ class MediaItem(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))  # None when the file could not be read
     media_type: Mapped[str | None] = mapped_column(String(10))  # image | video | audio
     format: Mapped[str | None] = mapped_column(String(20))
+    mime: Mapped[str | None] = mapped_column(String(100))
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     original_name: Mapped[str] = mapped_column(Text)
     source_uri: Mapped[str] = mapped_column(Text)

@@ -68,6 +68,7 @@ def upgrade() -> None:
     sa.Column('sha256', sa.String(length=64), nullable=True),
     sa.Column('media_type', sa.String(length=10), nullable=True),
     sa.Column('format', sa.String(length=20), nullable=True),
+    sa.Column('mime', sa.String(length=100), nullable=True),
     sa.Column('size_bytes', sa.BigInteger(), nullable=True),
     sa.Column('original_name', sa.Text(), nullable=False),
     sa.Column('source_uri', sa.Text(), nullable=False),

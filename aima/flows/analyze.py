@@ -1,0 +1,123 @@
+"""The ``analyze-media`` flow: ingest and preprocess every file of a case, then write its report."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.futures import as_completed
+from prefect.runtime import flow_run
+
+from aima import jobs
+from aima.ingest import FileOutcome
+from aima.report import build_report, media_rows
+from aima.sources import expand_sources
+from aima.storage import audit
+from aima.storage.cases import get_case, get_or_create_case
+from aima.storage.objects import case_prefix
+from aima.tasks import media, runtime
+
+FILE_DONE = ("done", "failed", "rejected", "duplicate")
+
+
+@flow(name="analyze-media", log_prints=True)
+def analyze_media(case: str, sources: list[str], reanalyse: bool = False) -> dict:
+    """Analyse the files under ``sources`` (files, folders, s3://bucket/prefix) into ``case``.
+
+    Stages already stored for the same content are reused unless ``reanalyse`` is true. One bad
+    file never stops the others: it ends ``rejected`` or ``failed`` with its reason.
+    """
+    logger = get_run_logger()
+    stores = runtime.stores()
+    try:
+        settings = stores.settings
+        the_case = get_or_create_case(stores.metadata, case)
+        case_id = str(the_case.id)
+        files = expand_sources(sources, settings)
+        audit.record(stores.metadata, actor=settings.actor, action="case.analyse", case_id=case_id,
+                     details={"sources": sources, "files": len(files), "reanalyse": reanalyse,
+                              "flow_run_id": str(flow_run.id) if flow_run.id else None})
+        batch = jobs.start_batch(stores.metadata, the_case.id, sources,
+                                 str(flow_run.id) if flow_run.id else None)
+        job_ids = jobs.add_file_jobs(stores.metadata, the_case.id, batch, files)
+        logger.info("case %s (%s): %d files to analyse", case, case_id, len(files))
+
+        progress = create_progress_artifact(
+            0.0, key=_artifact_key("progress", case), description=f"Files analysed in case {case}")
+        finished = 0
+
+        def one_more() -> None:
+            nonlocal finished
+            finished += 1
+            update_progress_artifact(progress, 100.0 * finished / max(len(files), 1))
+
+        ingests = {media.ingest.submit(case_id, f, j): j for f, j in zip(files, job_ids)}
+        preprocessing = {}
+        for future in as_completed(list(ingests)):
+            job_id = ingests[future]
+            outcome: FileOutcome = _result(future, job_id, stores)
+            if outcome is None or outcome.status in FILE_DONE:
+                one_more()
+                continue
+            preprocessing[media.preprocess.submit(outcome.media_id, outcome.name, reanalyse)] = (job_id, outcome)
+        for future in as_completed(list(preprocessing)):
+            job_id, outcome = preprocessing[future]
+            result = _result(future, job_id, stores)
+            if result is not None:
+                jobs.finish_job(stores.metadata, job_id, result.status, media_id=outcome.media_id,
+                                error=result.error)
+            one_more()
+
+        rows = media_rows(stores, the_case)
+        failures = sum(row["status"] in ("failed", "rejected") for row in rows)
+        jobs.finish_job(stores.metadata, batch, "done" if not failures else "done_with_errors")
+        report = build_report(stores, get_case(stores.metadata, case_id))
+        report_key = f"{case_prefix(case_id)}exports/report.json"
+        data = json.dumps(report, indent=2).encode()
+        stores.objects.put_stream(report_key, io.BytesIO(data), length=len(data),
+                                  content_type="application/json")
+        _publish(case, rows, report["summary"])
+        logger.info("case %s: %s", case, report["summary"]["by_status"])
+        return {"case_id": case_id, "case": case, "report_key": report_key, "media": rows,
+                "summary": report["summary"]}
+    finally:
+        runtime.close()
+
+
+def _result(future, job_id, stores):
+    """A task's result; a task that failed for good (retries spent) fails only its own file."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - recorded, the batch goes on
+        jobs.finish_job(stores.metadata, job_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        return None
+
+
+def _publish(case: str, rows: list[dict], summary: dict) -> None:
+    """A table and a markdown artifact on the flow run page."""
+    table = [{k: row[k] for k in ("name", "type", "status", "error_code", "error", "id")}
+             for row in rows]
+    create_table_artifact(table, key=_artifact_key("files", case),
+                          description=f"Every file of case {case} and what happened to it")
+    lines = [f"# Case {case}", "", f"{summary['files']} files: "
+             + ", ".join(f"{n} {status}" for status, n in summary["by_status"].items()), "",
+             "| file | type | status | reason |", "|---|---|---|---|"]
+    for row in rows:
+        reason = (row["error"] or "").replace("|", "\\|")
+        lines.append(f"| {row['name']} | {row['type'] or ''} | {row['status']} | {reason} |")
+    create_markdown_artifact("\n".join(lines), key=_artifact_key("summary", case),
+                             description=f"Analysis summary of case {case}")
+
+
+def _artifact_key(kind: str, case: str) -> str:
+    """Artifact keys allow lowercase letters, digits and dashes only."""
+    slug = re.sub(r"[^a-z0-9]+", "-", case.lower()).strip("-") or "case"
+    return f"aima-{kind}-{slug}"[:100]

@@ -1,0 +1,144 @@
+"""Ingest: validate, hash, deduplicate and store one source file of a case.
+
+Bad input never raises here: it becomes a media item with status ``rejected``, a stable
+``error_code`` and a specific ``error_reason``, so that one bad file in a batch fails alone.
+Only transient trouble (a store that hiccups) raises, for the Prefect task to retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from aima.media.errors import BadMedia
+from aima.media.sniff import Sniffed, sniff
+from aima.media.validate import check_file
+from aima.settings import Settings
+from aima.sources import SourceFile, local_copy
+from aima.stage_runs import StageLedger, stage_key
+from aima.storage import Stores
+from aima.storage.models import MediaItem
+from aima.storage.objects import media_key
+
+OK_STATUSES = ("ingested", "processing", "done")
+
+
+class FileOutcome(BaseModel):
+    """What happened to one source file; one row of the per-file status table."""
+
+    name: str
+    uri: str
+    media_id: str | None = None
+    sha256: str | None = None
+    media_type: str | None = None
+    status: str  # ingested | reused | duplicate | rejected | done | failed
+    error_code: str | None = None
+    error: str | None = None
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file, streamed in chunks."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def ingest_file(stores: Stores, settings: Settings, case_id: str, source: SourceFile) -> FileOutcome:
+    """Validate, hash, sniff and store one file; returns its outcome (never raises on bad input)."""
+    case_uuid = uuid.UUID(case_id)
+    sha256: str | None = None
+    try:
+        if source.size is not None and source.size > settings.max_file_bytes:
+            raise BadMedia(
+                "too_large",
+                f"file is {source.size} bytes, over the limit of {settings.max_file_bytes} bytes "
+                "(AIMA_MAX_FILE_BYTES)",
+            )
+        with local_copy(source, settings) as path:
+            check_file(path, settings.max_file_bytes)
+            try:
+                sha256 = sha256_of(path)
+            except OSError as exc:
+                raise BadMedia("unreadable", f"file cannot be read: {exc.strerror}") from None
+            sniffed = sniff(path)
+            return _store(stores, case_uuid, source, path, sha256, sniffed)
+    except BadMedia as bad:
+        return _reject(stores, case_uuid, source, sha256, bad)
+
+
+def _store(stores: Stores, case_id: uuid.UUID, source: SourceFile, path: Path, sha256: str,
+           sniffed: Sniffed) -> FileOutcome:
+    existing = _find(stores, case_id, sha256=sha256)
+    outcome = dict(name=source.name, uri=source.uri, sha256=sha256, media_type=sniffed.media_type)
+    if existing is not None and existing.status in OK_STATUSES:
+        if not stores.objects.exists(existing.object_key):  # lost since: store it again
+            stores.objects.put_file(existing.object_key, path, content_type=sniffed.mime)
+        status = "reused" if existing.source_uri == source.uri else "duplicate"
+        return FileOutcome(**outcome, media_id=str(existing.id), status=status)
+
+    key = media_key(str(case_id), sha256)
+    stores.objects.put_file(key, path, content_type=sniffed.mime)  # content-addressed: idempotent
+    fields = dict(
+        media_type=sniffed.media_type, format=sniffed.format, mime=sniffed.mime,
+        size_bytes=path.stat().st_size, original_name=source.name, source_uri=source.uri, object_key=key, status="ingested",
+        error_code=None, error_reason=None,
+    )
+    try:
+        with stores.metadata.session() as session:
+            if existing is not None:  # was rejected before (e.g. by an older AIMA): accept now
+                item = session.get(MediaItem, existing.id)
+                for name, value in fields.items():
+                    setattr(item, name, value)
+            else:
+                item = MediaItem(case_id=case_id, sha256=sha256, **fields)
+                session.add(item)
+            session.flush()
+            media_id = item.id
+    except IntegrityError:  # the same bytes were just ingested by a parallel task
+        twin = _find(stores, case_id, sha256=sha256)
+        return FileOutcome(**outcome, media_id=str(twin.id), status="duplicate")
+    ledger = StageLedger(stores.metadata)
+    with ledger.run(stage_key(case_id, media_id, "ingest", "sniff", {})) as record:
+        record["output_ref"] = key
+    return FileOutcome(**outcome, media_id=str(media_id), status="ingested")
+
+
+def _reject(stores: Stores, case_id: uuid.UUID, source: SourceFile, sha256: str | None,
+            bad: BadMedia) -> FileOutcome:
+    """Record a refused file as a media item, once per content (or per path when unreadable)."""
+    fields = dict(original_name=source.name, source_uri=source.uri, status="rejected",
+                  error_code=bad.code, error_reason=bad.reason)
+    for attempt in range(2):
+        existing = _find(stores, case_id, sha256=sha256, source_uri=source.uri)
+        try:
+            with stores.metadata.session() as session:
+                if existing is not None:
+                    item = session.get(MediaItem, existing.id)
+                    for name, value in fields.items():
+                        setattr(item, name, value)
+                else:
+                    item = MediaItem(case_id=case_id, sha256=sha256, **fields)
+                    session.add(item)
+                session.flush()
+                media_id = item.id
+            break
+        except IntegrityError:
+            if attempt:
+                raise
+    return FileOutcome(name=source.name, uri=source.uri, media_id=str(media_id), sha256=sha256,
+                       status="rejected", error_code=bad.code, error=bad.reason)
+
+
+def _find(stores: Stores, case_id: uuid.UUID, *, sha256: str | None,
+          source_uri: str | None = None) -> MediaItem | None:
+    statement = select(MediaItem).where(MediaItem.case_id == case_id)
+    if sha256 is not None:
+        statement = statement.where(MediaItem.sha256 == sha256)
+    else:
+        statement = statement.where(MediaItem.sha256.is_(None), MediaItem.source_uri == source_uri)
+    with stores.metadata.session() as session:
+        return session.scalars(statement.limit(1)).one_or_none()

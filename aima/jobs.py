@@ -1,0 +1,38 @@
+"""Jobs: a batch is a parent job with one sub-job per source file."""
+
+from __future__ import annotations
+
+import uuid
+
+from aima.sources import SourceFile
+from aima.storage.database import Database
+from aima.storage.models import Job, utcnow
+
+
+def start_batch(database: Database, case_id: uuid.UUID, sources: list[str],
+                flow_run_id: str | None) -> uuid.UUID:
+    with database.session() as session:
+        job = Job(case_id=case_id, kind="batch", source="\n".join(sources), status="running",
+                  flow_run_id=flow_run_id, started_at=utcnow())
+        session.add(job)
+        session.flush()
+        return job.id
+
+
+def add_file_jobs(database: Database, case_id: uuid.UUID, batch_id: uuid.UUID,
+                  files: list[SourceFile]) -> list[uuid.UUID]:
+    with database.session() as session:
+        jobs = [Job(case_id=case_id, parent_id=batch_id, kind="file", source=f.uri,
+                    status="pending") for f in files]
+        session.add_all(jobs)
+        session.flush()
+        return [job.id for job in jobs]
+
+
+def finish_job(database: Database, job_id: uuid.UUID, status: str, *,
+               media_id: str | None = None, error: str | None = None) -> None:
+    with database.session() as session:
+        job = session.get(Job, job_id)
+        job.status, job.error, job.finished_at = status, error, utcnow()
+        if media_id is not None:
+            job.media_id = uuid.UUID(media_id)
