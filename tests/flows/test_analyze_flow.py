@@ -1,0 +1,196 @@
+"""The analyze-media flow on a folder of real generated media, the bad-input corpus included."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from aima.flows.analyze import analyze_media
+from aima.settings import load_settings
+from aima.storage import open_stores
+from aima.storage.cases import get_case
+from aima.storage.models import Job, MediaItem, StageRun
+from aima.storage.objects import case_prefix
+from tests.mediagen import (
+    BAD_CORPUS_MAX_BYTES, make_audio_files, make_bad_corpus, make_images, make_speech_video,
+)
+
+REPORT_KEYS = {"case", "media", "persons", "timeline", "transcripts", "summary",
+               "requires_human_review", "evidence"}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Images, a video with speech, an audio file and every kind of bad input, in one folder."""
+    root = tmp_path_factory.mktemp("case-folder")
+    images = sorted(make_images(root / "images").values())
+    for path in images[2:]:  # two images are enough here; the media tests cover every format
+        path.unlink()
+    make_speech_video(root / "video" / "speech.mp4")
+    for name, path in make_audio_files(root / "audio").items():
+        if name != "mp3":  # small enough for the bad corpus's size limit
+            path.unlink()
+    expected_bad = make_bad_corpus(root / "bad")
+    return root, {f"bad/{name}": code for name, code in expected_bad.items()}
+
+
+def stage_runs(data_dir) -> dict[tuple[str, str], tuple]:
+    with open_stores(load_settings()) as stores, stores.metadata.session() as session:
+        rows = session.execute(
+            select(MediaItem.original_name, StageRun.stage, StageRun.attempts, StageRun.finished_at)
+            .join(MediaItem, MediaItem.id == StageRun.media_id)
+        ).all()
+    return {(name, stage): (attempts, finished) for name, stage, attempts, finished in rows}
+
+
+def test_a_folder_with_good_and_bad_files(corpus, aima_env, monkeypatch):
+    root, expected_bad = corpus
+    monkeypatch.setenv("AIMA_MAX_FILE_BYTES", str(BAD_CORPUS_MAX_BYTES))
+
+    result = analyze_media(case="harbour", sources=[str(root)])
+
+    rows = {row["name"]: row for row in result["media"]}
+    for name, code in expected_bad.items():
+        assert rows[name]["status"] in ("rejected", "failed"), name
+        assert rows[name]["error_code"] == code, (name, rows[name]["error"])
+        assert rows[name]["error"], name
+    good = {name: row for name, row in rows.items() if name not in expected_bad}
+    assert {row["status"] for row in good.values()} == {"done"}, good
+    assert {row["type"] for row in good.values()} == {"image", "video", "audio"}
+
+    with open_stores(load_settings()) as stores:
+        case = get_case(stores.metadata, "harbour")
+        prefix = case_prefix(str(case.id))
+        keys = [info.key for info in stores.objects.list(prefix)]
+        video = next(r for r in good.values() if r["type"] == "video")
+        audio = next(r for r in good.values() if r["type"] == "audio")
+        image = next(r for r in good.values() if r["type"] == "image")
+        assert any(k.startswith(f"{prefix}keyframes/{video['id']}/") for k in keys)
+        assert any(k.startswith(f"{prefix}thumbnails/{video['id']}/") for k in keys)
+        assert f"{prefix}audio/{video['id']}.wav" in keys
+        assert f"{prefix}audio/{audio['id']}.wav" in keys
+        assert f"{prefix}thumbnails/{image['id']}/image.jpg" in keys
+        with stores.objects.open(result["report_key"]) as stream:
+            report = json.load(stream)
+        with stores.metadata.session() as session:
+            batch = session.scalars(select(Job).where(Job.kind == "batch")).one()
+            files = session.scalars(select(Job).where(Job.parent_id == batch.id)).all()
+    assert REPORT_KEYS <= set(report)
+    assert len(files) == len(rows)  # one sub-job per file
+    assert all(job.finished_at is not None for job in files)
+    assert batch.status == "done_with_errors"
+    entry = next(m for m in report["media"] if m["name"] == video["name"])
+    assert {"id", "name", "sha256", "type", "status", "error"} <= set(entry)
+    assert entry["keyframes"] >= 1 and entry["audio"] is True
+    assert any(e["media_id"] == video["id"] and e["id"].startswith("kf:") for e in report["evidence"])
+
+
+def test_running_again_recomputes_nothing(corpus, aima_env, monkeypatch):
+    root, _ = corpus
+    monkeypatch.setenv("AIMA_MAX_FILE_BYTES", str(BAD_CORPUS_MAX_BYTES))
+    analyze_media(case="again", sources=[str(root / "video"), str(root / "images")])
+    before = stage_runs(aima_env)
+
+    analyze_media(case="again", sources=[str(root / "video"), str(root / "images")])
+
+    assert stage_runs(aima_env) == before  # same runs, same attempt counts, same finish times
+    assert {stage for _, stage in before} == {"ingest", "preprocess"}
+
+    analyze_media(case="again", sources=[str(root / "video")], reanalyse=True)
+    after = stage_runs(aima_env)
+    video = next(name for name, stage in before if name.endswith(".mp4"))
+    assert after[(video, "preprocess")][0] == before[(video, "preprocess")][0] + 1
+
+
+def test_the_same_bytes_twice_are_one_media_item(corpus, aima_env, tmp_path):
+    root, _ = corpus
+    twins = tmp_path / "twins"
+    twins.mkdir()
+    source = root / "video" / "speech.mp4"
+    shutil.copy(source, twins / "a.mp4")
+    shutil.copy(source, twins / "copy-of-a.mp4")
+
+    result = analyze_media(case="twins", sources=[str(twins)])
+
+    assert len(result["media"]) == 1
+    row = result["media"][0]
+    assert row["status"] == "done"
+    assert len(row["also_at"]) == 1 and row["also_at"][0].endswith(".mp4")
+    assert row["source"] != row["also_at"][0]
+
+
+def test_a_transient_store_error_is_retried_and_bad_input_is_not(corpus, aima_env, monkeypatch):
+    """The first upload of the image fails as if the object store hiccupped; Prefect retries."""
+    from aima.storage.objects.local import LocalObjectStore
+
+    root, _ = corpus
+    real_put_file = LocalObjectStore.put_file
+    calls = {"n": 0}
+
+    def flaky_put_file(self, key, path, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("connection reset by peer")
+        return real_put_file(self, key, path, **kwargs)
+
+    monkeypatch.setattr(LocalObjectStore, "put_file", flaky_put_file)
+    one_image = next((root / "images").iterdir())
+    bad = root / "bad" / "notes.mp4"
+
+    result = analyze_media(case="flaky", sources=[str(one_image), str(bad)])
+
+    rows = {row["name"]: row for row in result["media"]}
+    assert rows[one_image.name]["status"] == "done"
+    assert rows["notes.mp4"]["status"] == "rejected"
+    assert calls["n"] >= 2  # failed once, then succeeded on retry
+    with open_stores(load_settings()) as stores, stores.metadata.session() as session:
+        ingest_runs = session.scalars(select(StageRun).where(StageRun.stage == "ingest")).all()
+    assert [run.attempts for run in ingest_runs] == [1]  # the bad file never got a stage run
+
+
+def test_unknown_case_sources_are_reported_not_fatal(aima_env, tmp_path):
+    missing = tmp_path / "does-not-exist.mp4"
+    result = analyze_media(case="missing", sources=[str(missing)])
+    (row,) = result["media"]
+    assert row["status"] == "rejected" and row["error_code"] == "unreadable"
+    assert str(uuid.UUID(result["case_id"])) == result["case_id"]
+
+
+def test_on_server_stores_with_an_s3_prefix_as_the_source(corpus, aima_env, monkeypatch, postgres,
+                                                          mongo_server, milvus_server, s3_server):
+    """PostgreSQL, MongoDB, Milvus and S3 instead of the embedded stores; files read from S3."""
+    from minio import Minio
+
+    root, _ = corpus
+    monkeypatch.setenv("AIMA_DATABASE_URL", postgres.create_database())
+    monkeypatch.setenv("AIMA_DOCUMENTS_URL", mongo_server.url)
+    monkeypatch.setenv("AIMA_DOCUMENTS_DATABASE", "aima_" + uuid.uuid4().hex[:8])
+    monkeypatch.setenv("AIMA_VECTORS_URL", milvus_server.url)
+    monkeypatch.setenv("AIMA_OBJECTS_URL", "s3://aima-objects")
+    monkeypatch.setenv("AIMA_S3__ENDPOINT", s3_server.endpoint)
+    monkeypatch.setenv("AIMA_S3__ACCESS_KEY", s3_server.access_key)
+    monkeypatch.setenv("AIMA_S3__SECRET_KEY", s3_server.secret_key)
+    monkeypatch.setenv("AIMA_S3__REGION", "us-east-1")
+    client = Minio(s3_server.endpoint.removeprefix("http://"), access_key=s3_server.access_key,
+                   secret_key=s3_server.secret_key, secure=False, region="us-east-1")
+    client.make_bucket("incoming-media")
+    uploads = [root / "video" / "speech.mp4", root / "bad" / "notes.mp4",
+               *sorted((root / "images").iterdir())[:1]]
+    for path in uploads:
+        client.fput_object("incoming-media", f"case-7/{path.name}", str(path))
+
+    result = analyze_media(case="on-servers", sources=["s3://incoming-media/case-7/"])
+
+    rows = {row["name"]: row for row in result["media"]}
+    assert rows["speech.mp4"]["status"] == "done" and rows["notes.mp4"]["status"] == "rejected"
+    assert rows["speech.mp4"]["source"] == "s3://incoming-media/case-7/speech.mp4"
+    with open_stores(load_settings()) as stores:
+        assert stores.metadata.dialect == "postgresql"
+        case_id = result["case_id"]
+        assert stores.documents.count(case_id) == 2  # preprocess documents of the two good files
+        keys = [i.key for i in stores.objects.list(case_prefix(case_id))]
+        assert any("/keyframes/" in k for k in keys) and any(k.endswith(".wav") for k in keys)
