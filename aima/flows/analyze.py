@@ -52,12 +52,16 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False) -> dic
 
         progress = create_progress_artifact(
             0.0, key=_artifact_key("progress", case), description=f"Files analysed in case {case}")
-        finished = 0
+        finished, shown = 0, 0.0
 
         def one_more() -> None:
-            nonlocal finished
+            # One API call per whole percent at most: per-file updates cost more than small files.
+            nonlocal finished, shown
             finished += 1
-            update_progress_artifact(progress, 100.0 * finished / max(len(files), 1))
+            percent = 100.0 * finished / max(len(files), 1)
+            if percent - shown >= 1.0 or finished == len(files):
+                update_progress_artifact(progress, percent)
+                shown = percent
 
         ingests = {media.ingest.submit(case_id, f, j): j for f, j in zip(files, job_ids)}
         preprocessing = {}
