@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 from pathlib import Path
 
 import yaml
+from prefect.utilities.importtools import import_object
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def load_entrypoint(entrypoint: str):
-    path, name = entrypoint.split(":")
-    spec = importlib.util.spec_from_file_location("deployed", ROOT / path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, name)
 
 
 def test_every_deployment_points_at_a_flow_and_passes_only_its_parameters():
     config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     assert config["deployments"]
     for deployment in config["deployments"]:
-        flow = load_entrypoint(deployment["entrypoint"])
+        flow = import_object(deployment["entrypoint"])  # as the worker loads it
         assert flow.name == "analyze-media"
         accepted = set(inspect.signature(flow.fn).parameters)
         assert set(deployment.get("parameters", {})) <= accepted, deployment["name"]
