@@ -84,20 +84,11 @@ def _store(stores: Stores, case_id: uuid.UUID, source: SourceFile, path: Path, s
     stores.objects.put_file(key, path, content_type=sniffed.mime)  # content-addressed: idempotent
     fields = dict(
         media_type=sniffed.media_type, format=sniffed.format, mime=sniffed.mime,
-        size_bytes=path.stat().st_size, original_name=source.name, source_uri=source.uri, object_key=key, status="ingested",
-        error_code=None, error_reason=None,
+        size_bytes=path.stat().st_size, original_name=source.name, source_uri=source.uri,
+        object_key=key, status="ingested", error_code=None, error_reason=None,
     )
-    try:
-        with stores.metadata.session() as session:
-            if existing is not None:  # was rejected before (e.g. by an older AIMA): accept now
-                item = session.get(MediaItem, existing.id)
-                for name, value in fields.items():
-                    setattr(item, name, value)
-            else:
-                item = MediaItem(case_id=case_id, sha256=sha256, **fields)
-                session.add(item)
-            session.flush()
-            media_id = item.id
+    try:  # an existing item here was rejected before (e.g. by an older AIMA): accept it now
+        media_id = _save(stores, case_id, sha256, existing, fields)
     except IntegrityError:  # the same bytes were just ingested by a parallel task
         twin = _find(stores, case_id, sha256=sha256)
         return FileOutcome(**outcome, media_id=str(twin.id), status="duplicate")
@@ -112,25 +103,31 @@ def _reject(stores: Stores, case_id: uuid.UUID, source: SourceFile, sha256: str 
     """Record a refused file as a media item, once per content (or per path when unreadable)."""
     fields = dict(original_name=source.name, source_uri=source.uri, status="rejected",
                   error_code=bad.code, error_reason=bad.reason)
-    for attempt in range(2):
+    for attempt in range(2):  # a parallel task may insert the same bytes between find and save
         existing = _find(stores, case_id, sha256=sha256, source_uri=source.uri)
         try:
-            with stores.metadata.session() as session:
-                if existing is not None:
-                    item = session.get(MediaItem, existing.id)
-                    for name, value in fields.items():
-                        setattr(item, name, value)
-                else:
-                    item = MediaItem(case_id=case_id, sha256=sha256, **fields)
-                    session.add(item)
-                session.flush()
-                media_id = item.id
+            media_id = _save(stores, case_id, sha256, existing, fields)
             break
         except IntegrityError:
             if attempt:
                 raise
     return FileOutcome(name=source.name, uri=source.uri, media_id=str(media_id), sha256=sha256,
                        status="rejected", error_code=bad.code, error=bad.reason)
+
+
+def _save(stores: Stores, case_id: uuid.UUID, sha256: str | None, existing: MediaItem | None,
+          fields: dict) -> uuid.UUID:
+    """Update ``existing`` with ``fields``, or insert a new item; returns its id."""
+    with stores.metadata.session() as session:
+        if existing is not None:
+            item = session.get(MediaItem, existing.id)
+            for name, value in fields.items():
+                setattr(item, name, value)
+        else:
+            item = MediaItem(case_id=case_id, sha256=sha256, **fields)
+            session.add(item)
+        session.flush()
+        return item.id
 
 
 def _find(stores: Stores, case_id: uuid.UUID, *, sha256: str | None,
