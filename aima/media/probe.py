@@ -1,0 +1,265 @@
+"""What a sniffed media file holds: duration, streams, orientation, EXIF, creation time.
+
+Audio and video are read with PyAV, images with Pillow. Probing also makes sure the file can be
+used: the image's pixels decode, the first video frame decodes, and the container's data reaches
+the duration its header declares (a file cut short raises ``BadMedia('truncated')`` here; see
+:func:`aima.media.container.check_reaches_end`). A broken sound track in a good video is no reason
+to refuse the video: it is recorded in :attr:`ProbeInfo.warnings` and marked not decodable.
+"""
+
+from datetime import datetime
+from pathlib import Path
+
+import av
+from av.container import InputContainer
+from PIL import Image
+from pydantic import BaseModel, Field
+
+from aima.media.container import (
+    check_reaches_end,
+    declared_duration_s,
+    main_video_stream,
+    open_container,
+)
+from aima.media.errors import BadMedia
+from aima.media.sniff import MediaType, Sniffed
+
+#: audio packets decoded per stream to tell a working sound track from a broken one
+AUDIO_PACKETS_TESTED = 32
+#: video packets fed to the decoder while waiting for the first frame
+VIDEO_PACKETS_TESTED = 300
+#: EXIF tag id -> field name in :attr:`ImageInfo.exif` (Exif sub-IFD tags are looked up there)
+EXIF_FIELDS = {0x010F: "make", 0x0110: "model", 0x0132: "datetime", 0x9003: "datetime_original"}
+EXIF_IFD = 0x8769
+ORIENTATION_TAG = 0x0112
+
+
+class VideoInfo(BaseModel):
+    """The main video stream (cover art is not video)."""
+
+    index: int
+    codec: str
+    width: int = Field(description="stored (decoded) frame width in pixels")
+    height: int = Field(description="stored (decoded) frame height in pixels")
+    display_width: int = Field(description="width once the rotation is applied")
+    display_height: int = Field(description="height once the rotation is applied")
+    rotation_deg: int = Field(
+        0, description="counter-clockwise display rotation from the display matrix (as ffprobe)"
+    )
+    fps: float | None = None
+    frame_count: int | None = Field(None, description="from the header, when it says")
+    duration_s: float | None = None
+    pixel_format: str | None = None
+
+
+class AudioStreamInfo(BaseModel):
+    """One audio stream, and whether its first packets decode."""
+
+    index: int
+    codec: str
+    sample_rate: int
+    channels: int
+    duration_s: float | None = None
+    language: str | None = None
+    decodable: bool = True
+
+
+class ImageInfo(BaseModel):
+    """A still image; width and height are as displayed, after the EXIF orientation."""
+
+    width: int
+    height: int
+    stored_width: int
+    stored_height: int
+    orientation: int | None = Field(None, description="EXIF orientation tag (1-8) when present")
+    mode: str
+    frame_count: int = 1
+    exif: dict[str, str] = Field(default_factory=dict)
+
+
+class ProbeInfo(BaseModel):
+    """Everything preprocessing needs to know about one media file (JSON-serialisable)."""
+
+    media_type: MediaType
+    format: str
+    mime: str
+    container: str | None = Field(None, description="FFmpeg's demuxer name (audio/video)")
+    duration_s: float | None = None
+    bit_rate: int | None = None
+    creation_time: datetime | None = None
+    video: VideoInfo | None = None
+    audio_streams: list[AudioStreamInfo] = Field(default_factory=list)
+    image: ImageInfo | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+def probe(path: Path, sniffed: Sniffed) -> ProbeInfo:
+    """Describe a file that :func:`aima.media.sniff.sniff` accepted, or raise :class:`BadMedia`.
+
+    Codes: ``corrupt_image``, ``too_large`` (image over Pillow's decompression-bomb limit),
+    ``corrupt_media`` (container no longer opens), ``corrupt_video`` (first frame undecodable),
+    ``truncated`` (data ends before the declared duration).
+    """
+    path = Path(path)
+    if sniffed.media_type == "image":
+        return _probe_image(path, sniffed)
+    return _probe_av(path, sniffed)
+
+
+def _probe_image(path: Path, sniffed: Sniffed) -> ProbeInfo:
+    """Read an image's size, orientation and EXIF with Pillow, and decode its pixels once."""
+    try:
+        with Image.open(path) as image:
+            exif = image.getexif()
+            orientation = exif.get(ORIENTATION_TAG)
+            width, height = image.size
+            info = ImageInfo(
+                width=height if orientation in (5, 6, 7, 8) else width,
+                height=width if orientation in (5, 6, 7, 8) else height,
+                stored_width=width,
+                stored_height=height,
+                orientation=orientation if isinstance(orientation, int) else None,
+                mode=image.mode,
+                frame_count=getattr(image, "n_frames", 1),
+                exif=_exif_fields(exif),
+            )
+            image.load()
+    except Image.DecompressionBombError as exc:
+        raise BadMedia("too_large", f"image is too large to decode safely: {exc}") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise BadMedia("corrupt_image", f"image data cannot be decoded: {exc}") from exc
+    warnings = []
+    if info.frame_count > 1:
+        warnings.append(f"image has {info.frame_count} frames; only the first is analysed")
+    return ProbeInfo(**sniffed.model_dump(), image=info, warnings=warnings)
+
+
+def _exif_fields(exif: Image.Exif) -> dict[str, str]:
+    """The few EXIF fields AIMA reports (camera make/model, capture and change dates)."""
+    sub_ifd = exif.get_ifd(EXIF_IFD)
+    fields = {}
+    for tag, name in EXIF_FIELDS.items():
+        value = sub_ifd.get(tag, exif.get(tag))
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if value is not None and str(value).strip("\x00 "):
+            fields[name] = str(value).strip("\x00 ")
+    return fields
+
+
+def _probe_av(path: Path, sniffed: Sniffed) -> ProbeInfo:
+    """Read an audio/video container's streams and check that it is whole."""
+    kind = "video" if sniffed.media_type == "video" else "audio"
+    try:
+        with open_container(path) as container:
+            info = ProbeInfo(
+                **sniffed.model_dump(),
+                container=container.format.name,
+                duration_s=declared_duration_s(container),
+                bit_rate=container.bit_rate or None,
+                creation_time=_creation_time(container),
+            )
+            if kind == "video":
+                info.video = _video_info(container)
+            check_reaches_end(container, kind)
+            audio_indices = [stream.index for stream in container.streams.audio]
+        for stream_index in audio_indices:
+            stream_info, warning = _audio_info(path, stream_index)
+            info.audio_streams.append(stream_info)
+            if warning:
+                info.warnings.append(warning)
+    except av.FFmpegError as exc:
+        reason = f"{kind} container cannot be read: {exc.strerror or exc}"
+        raise BadMedia("corrupt_media", reason) from exc
+    return info
+
+
+def _creation_time(container: InputContainer) -> datetime | None:
+    """The container's ``creation_time`` tag, when it holds an ISO 8601 time."""
+    value = container.metadata.get("creation_time")
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _video_info(container: InputContainer) -> VideoInfo:
+    """Describe the main video stream; its first frame must decode (it carries the rotation)."""
+    stream = main_video_stream(container)
+    if stream is None:
+        raise BadMedia("corrupt_video", "video stream disappeared on a second reading")
+    frame = _first_frame(container, stream)
+    rotation = int(round(frame.rotation or 0))
+    sideways = rotation % 180 != 0
+    rate = stream.average_rate or stream.guessed_rate
+    return VideoInfo(
+        index=stream.index,
+        codec=stream.codec_context.codec.canonical_name,
+        width=frame.width,
+        height=frame.height,
+        display_width=frame.height if sideways else frame.width,
+        display_height=frame.width if sideways else frame.height,
+        rotation_deg=rotation,
+        fps=round(float(rate), 3) if rate else None,
+        frame_count=stream.frames or None,
+        duration_s=float(stream.duration * stream.time_base) if stream.duration else None,
+        pixel_format=frame.format.name,
+    )
+
+
+def _first_frame(container: InputContainer, stream: av.video.stream.VideoStream) -> av.VideoFrame:
+    """Decode until the first frame, or raise ``BadMedia('corrupt_video')``."""
+    packets, error = 0, "no frame came out of the decoder"
+    try:
+        for packet in container.demux(stream):
+            packets += 1
+            for frame in packet.decode():
+                return frame
+            if packets >= VIDEO_PACKETS_TESTED:
+                break
+    except av.FFmpegError as exc:
+        error = exc.strerror or str(exc)
+    raise BadMedia(
+        "corrupt_video",
+        f"video stream's first frame cannot be decoded after {packets} packets ({error})",
+    )
+
+
+def _audio_info(path: Path, index: int) -> tuple[AudioStreamInfo, str | None]:
+    """Describe one audio stream and decode its first packets; a failure is a warning."""
+    with open_container(path) as container:
+        stream = container.streams[index]
+        context = stream.codec_context
+        info = AudioStreamInfo(
+            index=index,
+            codec=context.codec.canonical_name,
+            sample_rate=context.sample_rate or 0,
+            channels=context.channels or 0,
+            duration_s=float(stream.duration * stream.time_base) if stream.duration else None,
+            language=stream.language,
+        )
+        packets = failures = frames = 0
+        first_error = ""
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                packets += 1
+                try:
+                    frames += len(packet.decode())
+                except av.FFmpegError as exc:
+                    failures += 1
+                    first_error = first_error or (exc.strerror or str(exc))
+                if packets >= AUDIO_PACKETS_TESTED:
+                    break
+        except av.FFmpegError as exc:
+            failures += 1
+            first_error = first_error or (exc.strerror or str(exc))
+    if frames == 0:
+        info.decodable = False
+        cause = f"{failures} of {packets} packets failed ({first_error})" if failures else "no frames"
+        return info, f"audio stream {index} ({info.codec}) cannot be decoded: {cause}"
+    if failures:
+        warning = f"{failures} of the first {packets} packets failed to decode ({first_error})"
+        return info, f"audio stream {index} ({info.codec}): {warning}"
+    return info, None

@@ -1,0 +1,53 @@
+"""Still images as the analysis sees them (upright RGB) and small JPEG thumbnails of them."""
+
+from io import BytesIO
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from aima.media.errors import BadMedia
+
+THUMBNAIL_QUALITY = 85
+#: background for transparent pixels (a PNG's alpha would otherwise turn black in RGB)
+BACKGROUND = (255, 255, 255)
+
+
+def load_image(path: Path) -> Image.Image:
+    """Open an image upright: EXIF orientation applied, first frame of a GIF/animated WEBP,
+    RGB with transparency flattened onto white. The returned image holds no open file.
+
+    Raises ``BadMedia('corrupt_image')`` when the pixels cannot be decoded, or ``too_large``
+    above Pillow's decompression-bomb limit.
+    """
+    try:
+        with Image.open(path) as opened:
+            opened.seek(0)
+            upright = ImageOps.exif_transpose(opened)
+            return _to_rgb(upright)
+    except Image.DecompressionBombError as exc:
+        raise BadMedia("too_large", f"image is too large to decode safely: {exc}") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise BadMedia("corrupt_image", f"image data cannot be decoded: {exc}") from exc
+
+
+def thumbnail_jpeg(image: Image.Image, max_side: int = 320) -> bytes:
+    """A JPEG of ``image`` whose longest side is ``max_side`` (smaller images are not enlarged)."""
+    small = _to_rgb(image).copy()
+    small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    buffer = BytesIO()
+    small.save(buffer, format="JPEG", quality=THUMBNAIL_QUALITY, optimize=True)
+    return buffer.getvalue()
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """RGB pixels, with any transparency composited onto :data:`BACKGROUND`."""
+    if image.mode == "RGB":
+        image.load()
+        return image
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, BACKGROUND)
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return image.convert("RGB")
