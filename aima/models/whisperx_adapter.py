@@ -1,0 +1,274 @@
+"""WhisperX for the gpu profile: batched Whisper, wav2vec2 forced alignment, pyannote diarization.
+
+Written against whisperx 3.x (3.8): ``whisperx.load_model``, ``whisperx.load_align_model``,
+``whisperx.align``, ``whisperx.diarize.DiarizationPipeline`` and ``whisperx.assign_word_speakers``.
+whisperx is imported only when :class:`WhisperXRecognizer` is built; it pins its own torch and
+torchaudio, so it lives in the GPU worker image (``aima[gpu]``), not in the embedded install.
+
+Diarization: pyannote when a Hugging Face token is given, the hub is reachable and the gated
+pipeline loads; otherwise the embedded diarization
+(:class:`~aima.speech.diarization.EmbeddedDiarizer`) labels the speakers, so a run never fails for
+want of a token.
+
+Long files are transcribed and aligned window by window (30 minutes by default) with times
+shifted by each window's offset. pyannote diarizes the whole file at once (speaker labels must be
+consistent across the file): it holds the 16 kHz track in memory, about 230 MB per hour, which the
+GPU machines have.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from aima.errors import AimaError
+from aima.models.weights import is_online
+from aima.speech.audio import AudioSource, iter_windows
+from aima.speech.diarization import EmbeddedDiarizer
+from aima.speech.transcript import Segment, SpeakerTurn, Transcript, Word
+
+logger = logging.getLogger(__name__)
+
+DiarizationBackend = Literal["pyannote", "embedded"]
+
+
+class WhisperXUnavailable(AimaError):
+    """whisperx is not installed in this environment."""
+
+
+def import_whisperx() -> Any:
+    """The ``whisperx`` module, or a clear error saying how to get it."""
+    try:
+        import whisperx
+    except ImportError as exc:
+        raise WhisperXUnavailable(
+            f"whisperx is not installed ({exc}). It runs in the GPU worker image: "
+            "pip install 'aima[gpu]'. Without it, use the embedded FasterWhisperRecognizer."
+        ) from None
+    return whisperx
+
+
+def choose_diarization(hf_token: str | None, *, online: bool | None = None) -> DiarizationBackend:
+    """pyannote needs a Hugging Face token and a reachable hub (its pipeline is gated)."""
+    reachable = is_online() if online is None else online
+    return "pyannote" if hf_token and reachable else "embedded"
+
+
+def load_pyannote(
+    hf_token: str | None,
+    device: str,
+    model_name: str | None = None,
+    *,
+    factory: Callable[..., Any] | None = None,
+) -> Any | None:
+    """whisperx's pyannote ``DiarizationPipeline``, or ``None`` when it cannot be had.
+
+    ``None`` means: use the embedded diarization. ``factory`` defaults to
+    ``whisperx.diarize.DiarizationPipeline``.
+    """
+    if choose_diarization(hf_token) == "embedded":
+        return None
+    try:
+        if factory is None:
+            import_whisperx()
+            from whisperx.diarize import DiarizationPipeline as factory
+        return factory(model_name=model_name, token=hf_token, device=device)
+    except Exception as exc:  # gated model not accepted, hub unreachable, pyannote missing
+        logger.warning("pyannote diarization unavailable (%s); using embedded diarization", exc)
+        return None
+
+
+class WhisperXRecognizer:
+    """A :class:`~aima.models.asr.SpeechRecognizer` that also aligns words and labels speakers."""
+
+    def __init__(
+        self,
+        model: str | Path = "large-v3",
+        *,
+        device: str = "cuda",
+        compute_type: str | None = None,
+        batch_size: int = 16,
+        hf_token: str | None = None,
+        diarization_model: str | None = None,
+        fallback_diarizer: EmbeddedDiarizer | None = None,
+        model_dir: str | None = None,
+        window_s: float = 1800.0,
+    ):
+        self._whisperx = import_whisperx()
+        self._device = device
+        self._compute_type = compute_type or ("float16" if device == "cuda" else "int8")
+        self._name = Path(str(model)).name
+        self._batch_size = batch_size
+        self._window_s = window_s
+        self._model_dir = model_dir
+        self._model = self._whisperx.load_model(
+            str(model), device, compute_type=self._compute_type, download_root=model_dir
+        )
+        self._aligners: dict[str, tuple[Any, Any] | None] = {}
+        self._pyannote = load_pyannote(hf_token, device, diarization_model)
+        self._fallback = fallback_diarizer
+
+    @property
+    def model_id(self) -> str:
+        return f"whisperx/{self._name}/{self._compute_type}"
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        diarization = "pyannote" if self._pyannote else ("embedded" if self._fallback else "none")
+        return {"alignment": "wav2vec2", "diarization": diarization}
+
+    def transcribe(
+        self, audio: AudioSource, *, language: str | None = None, num_speakers: int | None = None
+    ) -> Transcript:
+        """Transcribe and align window by window, then label speakers over the whole file.
+
+        The language is detected on the first window with speech and kept for the rest, like
+        :class:`~aima.models.asr.FasterWhisperRecognizer`; whisperx gives no probability for a
+        detected language, so ``language_probability`` is 1.0 when forced and ``None`` otherwise.
+        """
+        forced = language is not None
+        segments: list[dict] = []
+        duration = 0.0
+        for window in iter_windows(audio, window_s=self._window_s):
+            duration = window.offset_s + window.duration_s
+            result = self._model.transcribe(
+                window.samples, batch_size=self._batch_size, language=language
+            )
+            if not result["segments"]:
+                continue
+            language = language or result["language"]
+            aligned = self._align(result["segments"], window.samples, language)
+            segments += shift_segments(aligned, window.offset_s)
+        result = {"segments": segments, "language": language}
+        probability = 1.0 if forced else None
+        if self._pyannote is not None and segments:
+            whole = audio if isinstance(audio, np.ndarray) else str(audio)
+            diarize_df = self._pyannote(whole, num_speakers=num_speakers)
+            result = self._whisperx.assign_word_speakers(diarize_df, result)
+            turns = turns_from_dataframe(diarize_df)
+            return transcript_from_whisperx(
+                result, duration_s=duration, language_probability=probability, turns=turns
+            )
+        transcript = transcript_from_whisperx(
+            result, duration_s=duration, language_probability=probability
+        )
+        if self._fallback is not None and segments:
+            return self._fallback.diarize(audio, transcript, num_speakers=num_speakers).transcript
+        return transcript
+
+    def _align(self, segments: list[dict], samples: Any, language: str) -> list[dict]:
+        """Forced alignment of the words; the unaligned segments when no aligner is available."""
+        if language not in self._aligners:
+            try:
+                self._aligners[language] = self._whisperx.load_align_model(
+                    language_code=language, device=self._device, model_dir=self._model_dir
+                )
+            except Exception as exc:  # no wav2vec2 model for the language, or hub unreachable
+                logger.warning(
+                    "no word alignment for %r (%s); keeping Whisper's timing", language, exc
+                )
+                self._aligners[language] = None
+        aligner = self._aligners[language]
+        if aligner is None:
+            return segments
+        model, metadata = aligner
+        aligned = self._whisperx.align(
+            segments, model, metadata, samples, self._device, return_char_alignments=False
+        )
+        return aligned["segments"]
+
+
+# --- conversion of whisperx results (plain dicts), testable without whisperx -----------------
+
+
+def shift_segments(segments: Sequence[Mapping[str, Any]], offset_s: float) -> list[dict]:
+    """Copies of whisperx segments with every start/end moved by ``offset_s`` seconds."""
+    shifted = []
+    for segment in segments:
+        copy = _shift(segment, offset_s)
+        if "words" in segment:
+            copy["words"] = [_shift(word, offset_s) for word in segment["words"]]
+        shifted.append(copy)
+    return shifted
+
+
+def _shift(item: Mapping[str, Any], offset_s: float) -> dict:
+    copy = dict(item)
+    for key in ("start", "end"):
+        if copy.get(key) is not None:
+            copy[key] = float(copy[key]) + offset_s
+    return copy
+
+
+def turns_from_dataframe(diarize_df: Any) -> list[SpeakerTurn]:
+    """pyannote turns from whisperx's diarization DataFrame (columns start, end, speaker)."""
+    turns = [
+        SpeakerTurn(start=round(float(start), 3), end=round(float(end), 3), speaker=str(speaker))
+        for start, end, speaker in zip(
+            diarize_df["start"], diarize_df["end"], diarize_df["speaker"], strict=True
+        )
+    ]
+    return sorted(turns, key=lambda t: (t.start, t.end, t.speaker))
+
+
+def transcript_from_whisperx(
+    result: Mapping[str, Any],
+    *,
+    duration_s: float,
+    language_probability: float | None = None,
+    turns: Sequence[SpeakerTurn] = (),
+) -> Transcript:
+    """A whisperx result (transcribed, maybe aligned, maybe with speakers) as a :class:`Transcript`.
+
+    whisperx leaves out start/end/score of words it cannot align (digits, symbols); such a word
+    gets the time between its neighbours. whisperx gives no language probability.
+    """
+    segments = [_segment(segment) for segment in result.get("segments", [])]
+    segments = [segment for segment in segments if segment.text]
+    return Transcript(
+        language=result.get("language"),
+        language_probability=language_probability,
+        duration_s=round(duration_s, 3),
+        segments=segments,
+        turns=list(turns),
+    )
+
+
+def _segment(segment: Mapping[str, Any]) -> Segment:
+    start, end = float(segment["start"]), float(segment["end"])
+    raw = [w for w in segment.get("words", []) if str(w.get("word", "")).strip()]
+    known_starts = [w.get("start") for w in raw]
+    words: list[Word] = []
+    previous_end = start
+    for index, word in enumerate(raw):
+        following = next((s for s in known_starts[index + 1 :] if s is not None), end)
+        w_start = max(_number(word.get("start"), previous_end), previous_end)
+        w_end = max(_number(word.get("end"), following), w_start)
+        score = word.get("score")
+        words.append(
+            Word(
+                start=round(w_start, 3),
+                end=round(w_end, 3),
+                word=str(word["word"]).strip(),
+                probability=None if score is None else float(score),
+                speaker=word.get("speaker"),
+            )
+        )
+        previous_end = w_end
+    if words:
+        start, end = min(start, words[0].start), max(end, words[-1].end)
+    return Segment(
+        start=round(start, 3),
+        end=round(end, 3),
+        text=str(segment.get("text", "")).strip(),
+        words=words,
+        speaker=segment.get("speaker"),
+    )
+
+
+def _number(value: Any, default: float) -> float:
+    return default if value is None else float(value)

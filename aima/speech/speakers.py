@@ -1,0 +1,131 @@
+"""Case speakers: the same voice across the files of one case.
+
+Each diarized file contributes its local speakers (``SPEAKER_00``...) with a voice centroid.
+:func:`link_case_speakers` clusters these centroids across the case by agglomerative clustering
+with average linkage on cosine distance, with one constraint: two speakers of the same file are
+never merged (the diarization already judged them to be different voices).
+
+Stable ids. The input is first put in a canonical order, files by content hash (sha256) and a
+file's speakers by the start of their first turn, so the result does not depend on the order in
+which files were analysed or listed. Merges are taken closest pair first with ties broken by
+that order, and case speakers are named ``speaker-1``, ``speaker-2``, ... by their earliest member
+in that order. Rerunning on the same files therefore gives the same ids. Adding a file to a case
+can renumber speakers (its hash may sort first); ids name voices within one analysis of a case,
+they never identify a person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from aima.models.voices import l2_normalise
+from aima.speech.transcript import SpeakerTurn
+
+DEFAULT_THRESHOLD = 0.2
+"""Cosine distance between voice centroids below which two file speakers count as one voice.
+Resemblyzer centroids of one espeak-ng voice in different files are ~0.05 apart, a male and a
+female espeak-ng voice ~0.3. The default leans towards keeping voices apart: in evidence work,
+splitting one person in two is the lesser error than merging two people into one."""
+
+
+@dataclass(frozen=True)
+class FileSpeaker:
+    """One local speaker of one media file."""
+
+    media_id: str
+    media_sha256: str
+    label: str
+    centroid: np.ndarray
+    turns: Sequence[SpeakerTurn] = ()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.media_id, self.label)
+
+    @property
+    def first_start(self) -> float:
+        return min((turn.start for turn in self.turns), default=float("inf"))
+
+
+@dataclass(frozen=True)
+class CaseSpeaker:
+    """A voice heard in one or more files of a case, with its turns per media id."""
+
+    speaker_id: str
+    members: list[tuple[str, str]]
+    turns: dict[str, list[SpeakerTurn]] = field(default_factory=dict)
+    centroid: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class CaseSpeakers:
+    """The case's speakers and which (media id, local label) belongs to which."""
+
+    speakers: list[CaseSpeaker]
+    assignments: dict[tuple[str, str], str]
+
+    def speaker_of(self, media_id: str, label: str) -> str:
+        return self.assignments[(media_id, label)]
+
+
+def link_case_speakers(
+    file_speakers: Sequence[FileSpeaker], threshold: float = DEFAULT_THRESHOLD
+) -> CaseSpeakers:
+    """Group the file speakers of a case into case speakers (see the module docstring)."""
+    ordered = sorted(
+        file_speakers, key=lambda s: (s.media_sha256, s.media_id, s.first_start, s.label)
+    )
+    keys = [s.key for s in ordered]
+    if len(set(keys)) != len(keys):
+        raise ValueError("each (media_id, label) may appear only once")
+    if not ordered:
+        return CaseSpeakers([], {})
+    vectors = l2_normalise(np.stack([np.asarray(s.centroid, dtype=np.float64) for s in ordered]))
+    groups = _constrained_average_linkage(vectors, [s.media_id for s in ordered], threshold)
+
+    speakers: list[CaseSpeaker] = []
+    assignments: dict[tuple[str, str], str] = {}
+    for number, members in enumerate(sorted(groups, key=min), start=1):
+        speaker_id = f"speaker-{number}"
+        turns: dict[str, list[SpeakerTurn]] = {}
+        for index in members:
+            member = ordered[index]
+            assignments[member.key] = speaker_id
+            turns.setdefault(member.media_id, []).extend(member.turns)
+        for media_turns in turns.values():
+            media_turns.sort(key=lambda t: (t.start, t.end))
+        centroid = l2_normalise(vectors[members].mean(axis=0)).astype(np.float32)
+        speakers.append(CaseSpeaker(speaker_id, [ordered[i].key for i in members], turns, centroid))
+    return CaseSpeakers(speakers, assignments)
+
+
+def _constrained_average_linkage(
+    vectors: np.ndarray, files: Sequence[str], threshold: float
+) -> list[list[int]]:
+    """Merge the closest two groups (average cosine distance, Lance-Williams update) while they
+    are closer than ``threshold`` and share no file; ties go to the earliest pair in input order.
+    Returns groups as sorted lists of indices into ``vectors``."""
+    count = len(vectors)
+    distance = np.clip(1.0 - vectors @ vectors.T, 0.0, 2.0)
+    file_index = np.unique(np.asarray(files), return_inverse=True)[1]
+    conflict = file_index[:, None] == file_index[None, :]  # includes the diagonal
+    sizes = np.ones(count)
+    alive = np.ones(count, dtype=bool)
+    members = [[i] for i in range(count)]
+    while True:
+        blocked = conflict | ~alive[:, None] | ~alive[None, :]
+        candidates = np.where(blocked, np.inf, distance)
+        a, b = divmod(int(np.argmin(candidates)), count)  # symmetric: first hit has a < b
+        if not candidates[a, b] < threshold:
+            break
+        merged = (sizes[a] * distance[a] + sizes[b] * distance[b]) / (sizes[a] + sizes[b])
+        distance[a, :], distance[:, a] = merged, merged
+        conflict[a, :] |= conflict[b, :]
+        conflict[:, a] = conflict[a, :]
+        sizes[a] += sizes[b]
+        alive[b] = False
+        members[a] += members[b]
+    return [sorted(members[i]) for i in range(count) if alive[i]]
