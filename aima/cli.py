@@ -131,31 +131,72 @@ def status(case: Annotated[str, typer.Argument(help="Case name or id.")]) -> Non
     console.print(_status_table(rows, f"{len(rows)} files"))
 
 
+REPORT_FORMATS = ("json", "srt", "vtt")
+
+
 @app.command()
 def report(
     case: Annotated[str, typer.Argument(help="Case name or id.")],
-    format: Annotated[str, typer.Option("--format", help="Export format: json.")] = "json",
-    out: Annotated[Path | None, typer.Option("--out", help="File to write (default: stdout).")] = None,
+    format: Annotated[
+        str, typer.Option("--format", help="json (the case report), or srt / vtt (subtitles).")
+    ] = "json",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="json: file to write (default: stdout). srt/vtt: a directory "
+                     "that gets one subtitle file per transcribed media item."),
+    ] = None,
 ) -> None:
-    """Write a case's report. Audit-logged as an export."""
-    from aima.report import build_report
+    """Write a case's report or its subtitles. Audit-logged as an export."""
+    from aima.report import build_report, case_transcripts
     from aima.storage import audit, open_stores
     from aima.storage.cases import get_case
 
-    if format != "json":
-        raise typer.BadParameter(f"unsupported format {format!r}; supported: json", param_hint="--format")
+    if format not in REPORT_FORMATS:
+        raise typer.BadParameter(f"unsupported format {format!r}; supported: "
+                                 + ", ".join(REPORT_FORMATS), param_hint="--format")
+    if format != "json" and out is None:
+        raise typer.BadParameter(f"--format {format} writes one file per media item: give "
+                                 "--out DIRECTORY", param_hint="--out")
     settings = load_settings()
     with open_stores(settings) as stores:
         the_case = get_case(stores.metadata, case)
-        document = build_report(stores, the_case)
+        if format == "json":
+            text = json.dumps(build_report(stores, the_case), indent=2, ensure_ascii=False)
+            written = [str(out) if out else "-"]
+        else:
+            written = _write_subtitles(stores, the_case, case_transcripts(stores, str(the_case.id)),
+                                       format, out)
         audit.record(stores.metadata, actor=settings.actor, action="case.export",
-                     case_id=the_case.id, details={"format": format, "out": str(out) if out else "-"})
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    if out is None:
+                     case_id=the_case.id, details={"format": format, "files": written})
+    if format != "json":
+        err_console.print(f"wrote {len(written)} {format} files to {out}")
+    elif out is None:
         sys.stdout.write(text + "\n")
     else:
         out.write_text(text + "\n")
         err_console.print(f"wrote {out}")
+
+
+def _write_subtitles(stores, case, transcripts: list[dict], format: str, out: Path) -> list[str]:
+    """One .srt or .vtt per transcribed media item, named after the file, speakers as case ids."""
+    from aima.report import media_rows
+    from aima.speech.subtitles import to_srt, to_webvtt
+    from aima.speech.transcript import Transcript
+
+    names = {row["id"]: row["name"] for row in media_rows(stores, case)}
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for item in transcripts:
+        if not item["segments"]:
+            continue
+        transcript = Transcript(language=item["language"], language_probability=None,
+                                duration_s=item["duration_s"] or 0.0, segments=item["segments"])
+        text = to_srt(transcript) if format == "srt" else to_webvtt(transcript)
+        stem = names.get(item["media_id"], item["media_id"]).replace("/", "_")
+        target = out / f"{stem}.{format}"
+        target.write_text(text)
+        written.append(str(target))
+    return written
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ from aima.storage import Stores
 from aima.storage.models import MediaItem
 from aima.storage.objects import media_key
 
-OK_STATUSES = ("ingested", "processing", "done")
+OK_STATUSES = ("ingested", "processing", "preprocessed", "done")
 
 
 class FileOutcome(BaseModel):

@@ -6,7 +6,7 @@ import uuid
 
 from aima.sources import SourceFile
 from aima.storage.database import Database
-from aima.storage.models import Job, utcnow
+from aima.storage.models import Job, MediaItem, utcnow
 
 
 def start_batch(database: Database, case_id: uuid.UUID, sources: list[str],
@@ -36,3 +36,14 @@ def finish_job(database: Database, job_id: uuid.UUID, status: str, *,
         job.status, job.error, job.finished_at = status, error, utcnow()
         if media_id is not None:
             job.media_id = uuid.UUID(media_id)
+
+
+def set_media_status(database: Database, media_id: uuid.UUID | str, status: str,
+                     code: str | None = None, reason: str | None = None,
+                     probe: dict | None = None) -> None:
+    """Set a media item's status (and error code and reason, cleared when not given)."""
+    with database.session() as session:
+        item = session.get(MediaItem, uuid.UUID(str(media_id)))
+        item.status, item.error_code, item.error_reason = status, code, reason
+        if probe is not None:
+            item.probe = probe

@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from aima.jobs import set_media_status
 from aima.media.audio import extract_audio
 from aima.media.errors import BadMedia
 from aima.media.keyframes import iter_keyframes
@@ -43,7 +44,7 @@ JPEG_QUALITY = 90
 
 class PreprocessOutcome(BaseModel):
     media_id: str
-    status: str  # done | failed | skipped
+    status: str  # done | failed | skipped  (the media item itself becomes "preprocessed")
     reused: bool = False  # True when a stored result of the same content key was found
     error_code: str | None = None
     error: str | None = None
@@ -74,7 +75,7 @@ def preprocess_media(
     key = stage_key(item.case_id, item.id, STAGE, MODEL_ID, preprocess_params(settings))
     ledger = StageLedger(stores.metadata)
     if not reanalyse and ledger.done(key) is not None:
-        _set_status(stores, item.id, "done")
+        _set_status(stores, item.id, "preprocessed")
         document = stores.documents.get(str(item.case_id), STAGE, media_id) or {}
         return PreprocessOutcome(media_id=media_id, status="done", reused=True,
                                  keyframes=len(document.get("keyframes", [])))
@@ -93,7 +94,7 @@ def preprocess_media(
         _set_status(stores, item.id, "failed", failed.code, failed.reason)
         return PreprocessOutcome(media_id=media_id, status="failed", error_code=failed.code,
                                  error=failed.reason)
-    _set_status(stores, item.id, "done", probe=document["probe"])
+    _set_status(stores, item.id, "preprocessed", probe=document["probe"])
     return PreprocessOutcome(media_id=media_id, status="done", keyframes=len(document["keyframes"]))
 
 
@@ -154,11 +155,7 @@ def _put_jpeg(stores: Stores, key: str, data: bytes) -> None:
 
 def _set_status(stores: Stores, media_id: uuid.UUID, status: str, code: str | None = None,
                 reason: str | None = None, probe: dict | None = None) -> None:
-    with stores.metadata.session() as session:
-        item = session.get(MediaItem, media_id)
-        item.status, item.error_code, item.error_reason = status, code, reason
-        if probe is not None:
-            item.probe = probe
+    set_media_status(stores.metadata, media_id, status, code, reason, probe)
 
 
 class _scratch:

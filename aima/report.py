@@ -17,7 +17,7 @@ from aima.storage import Stores
 from aima.storage.models import Case, CasePerson, Job, MediaItem
 
 #: Media statuses in the order a person reads them in a table.
-STATUS_ORDER = ("done", "processing", "ingested", "pending", "failed", "rejected")
+STATUS_ORDER = ("done", "preprocessed", "processing", "ingested", "pending", "failed", "rejected")
 
 
 def media_rows(stores: Stores, case: Case) -> list[dict[str, Any]]:
@@ -71,11 +71,17 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
                 "timestamp_s": frame["timestamp_s"], "object_key": frame["key"],
                 "thumbnail_key": frame["thumbnail_key"],
             })
-    with stores.metadata.session() as session:
-        persons = [
-            {"id": str(p.id), "label": p.label}
-            for p in session.scalars(select(CasePerson).where(CasePerson.case_id == case.id))
-        ]
+    transcripts = case_transcripts(stores, case_id)
+    names = {row["id"]: row["name"] for row in media}
+    for transcript in transcripts:
+        transcript["name"] = names.get(transcript["media_id"])
+        for segment in transcript["segments"]:
+            evidence.append({
+                "id": segment["id"], "kind": "audio_segment", "media_id": transcript["media_id"],
+                "start_s": segment["start"], "end_s": segment["end"], "speaker": segment["speaker"],
+                "text": segment["text"],
+            })
+    persons = _persons(stores, case)
     counts = Counter(row["status"] for row in media)
     return {
         "case": {
@@ -88,16 +94,79 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
         "media": media,
         "persons": persons,
         "timeline": [],
-        "transcripts": [
-            {"media_id": d.media_id, **d.data} for d in stores.documents.query(case_id, stage="transcribe")
-        ],
+        "transcripts": transcripts,
         "summary": {
             "files": len(media),
             "by_status": {status: counts[status] for status in STATUS_ORDER if counts[status]},
             "keyframes": sum(row["keyframes"] for row in media),
             "audio_tracks": sum(row["audio"] for row in media),
+            "transcribed": sum(1 for t in transcripts if t["segments"]),
+            "speakers": sum(1 for p in persons if "voice" in p["modalities"]),
         },
         # Set by the restraint and distress stages; nothing here yet calls for a reviewer.
         "requires_human_review": False,
         "evidence": evidence,
     }
+
+
+def case_transcripts(stores: Stores, case_id: str) -> list[dict[str, Any]]:
+    """Each media item's transcript with case speaker ids on segments and words.
+
+    Diarized transcripts are preferred; a transcript not (yet) diarized has ``speaker: null``.
+    Segment ids (``seg:<media id>:<n>``) are the evidence ids later stages cite.
+    """
+    from aima.transcription import segment_id
+
+    speakers = stores.documents.get(case_id, "speakers", "case") or {}
+    assignments = speakers.get("assignments", {})
+    documents = {d.media_id: d.data for d in stores.documents.query(case_id, stage="transcribe")}
+    documents.update({d.media_id: d.data for d in stores.documents.query(case_id, stage="diarize")})
+    transcripts = []
+    for media_id in sorted(documents):
+        data = documents[media_id]
+
+        def case_speaker(label: str | None) -> str | None:
+            return assignments.get(f"{media_id}:{label}") if label else None
+
+        transcripts.append({
+            "media_id": media_id,
+            "language": data.get("language"),
+            "language_probability": data.get("language_probability"),
+            "duration_s": data.get("duration_s"),
+            "segments": [
+                {
+                    "id": segment_id(media_id, n),
+                    "start": segment["start"],
+                    "end": segment["end"],
+                    "speaker": case_speaker(segment.get("speaker")),
+                    "text": segment["text"],
+                    "words": [{**word, "speaker": case_speaker(word.get("speaker"))}
+                              for word in segment.get("words", [])],
+                }
+                for n, segment in enumerate(data.get("segments", []))
+            ],
+        })
+    return transcripts
+
+
+def _persons(stores: Stores, case: Case) -> list[dict[str, Any]]:
+    """Case persons with their appearances (voice turns for now), ordered by label."""
+    with stores.metadata.session() as session:
+        people = session.scalars(
+            select(CasePerson).where(CasePerson.case_id == case.id).order_by(CasePerson.label)
+        ).all()
+        result = []
+        for person in people:
+            appearances = sorted(person.appearances, key=lambda a: (str(a.media_id), a.start_s or 0))
+            result.append({
+                "id": str(person.id),
+                "label": person.label,
+                "speaker_id": (person.cluster_key or "").removeprefix("voice:") or None,
+                "modalities": sorted({a.modality for a in appearances}),
+                "appearances": [
+                    {"media_id": str(a.media_id), "modality": a.modality, "start_s": a.start_s,
+                     "end_s": a.end_s, "evidence": a.evidence}
+                    for a in appearances
+                ],
+            })
+    return result

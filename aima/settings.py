@@ -82,6 +82,21 @@ class Settings(BaseSettings):
         default="embedded",
         description="'embedded': CPU models with bundled weights; 'gpu': hub models on rented GPUs.",
     )
+    model_cache_dir: Path = Field(
+        default=Path("~/.cache/aima/models"),
+        description="Where bundled model weights are assembled (AIMA_MODEL_CACHE_DIR).",
+    )
+    asr_model: str | None = Field(
+        default=None,
+        description="Speech recognition model: a local directory or a hub id. Default: the bundled "
+        "Whisper base (embedded profile) or large-v3 (gpu profile).",
+    )
+    asr_language: str | None = Field(
+        default=None, description="Force this language (ISO 639-1, e.g. 'en'); default: detect."
+    )
+    hf_token: SecretStr | None = Field(
+        default=None, description="Hugging Face token for pyannote diarization (gpu profile)."
+    )
     actor: str = Field(
         default_factory=lambda: _current_user(),
         description="Who is named in audit events for actions taken by this process.",

@@ -26,7 +26,7 @@ from aima.storage.database import Database
 from aima.storage.models import StageRun, utcnow
 
 #: Bump a stage's version when its code changes what it produces: stored outputs are then redone.
-CODE_VERSIONS = {"ingest": "1", "preprocess": "1"}
+CODE_VERSIONS = {"ingest": "1", "preprocess": "1", "transcribe": "1", "diarize": "1"}
 
 
 def params_hash(stage: str, params: dict[str, Any]) -> str:

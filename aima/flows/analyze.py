@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import uuid
+from dataclasses import dataclass
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import (
@@ -17,15 +19,17 @@ from prefect.futures import as_completed
 from prefect.runtime import flow_run
 
 from aima import jobs
-from aima.ingest import FileOutcome
 from aima.report import build_report, media_rows
 from aima.sources import expand_sources
 from aima.storage import audit
 from aima.storage.cases import get_case, get_or_create_case
 from aima.storage.objects import case_prefix
-from aima.tasks import media, runtime
+from aima.tasks import media, runtime, speech
 
-FILE_DONE = ("done", "failed", "rejected", "duplicate")
+#: Ingest outcomes after which a file has nothing more to do.
+FILE_DONE = ("rejected", "duplicate")
+#: The per-file stages after ingest, in order; each task takes (media_id, name, reanalyse).
+FILE_STAGES = [media.preprocess, speech.transcribe, speech.diarize]
 
 
 @flow(name="analyze-media", log_prints=True)
@@ -63,23 +67,32 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False) -> dic
                 update_progress_artifact(progress, percent)
                 shown = percent
 
-        ingests = {media.ingest.submit(case_id, f, j): j for f, j in zip(files, job_ids)}
-        preprocessing = {}
-        for future in as_completed(list(ingests)):
-            job_id = ingests[future]
-            outcome: FileOutcome = _result(future, job_id, stores)
-            if outcome is None or outcome.status in FILE_DONE:
+        # Each file goes through ingest, then the FILE_STAGES in order, as soon as its previous
+        # stage is done: a slow video does not hold back the other files.
+        running = {media.ingest.submit(case_id, f, j): _FileRun(j, f.name) for f, j in
+                   zip(files, job_ids)}
+        while running:
+            future = next(as_completed(list(running)))
+            run = running.pop(future)
+            result = _result(future, run, stores)
+            if result is not None and run.stage < 0:  # ingest outcome
+                run.media_id = result.media_id
+                if result.status in FILE_DONE:
+                    one_more()
+                    continue
+            elif result is None or result.status == "failed":
                 one_more()
                 continue
-            preprocessing[media.preprocess.submit(outcome.media_id, outcome.name, reanalyse)] = (job_id, outcome)
-        for future in as_completed(list(preprocessing)):
-            job_id, outcome = preprocessing[future]
-            result = _result(future, job_id, stores)
-            if result is not None:
-                jobs.finish_job(stores.metadata, job_id, result.status, media_id=outcome.media_id,
-                                error=result.error)
-            one_more()
+            run.stage += 1
+            if run.stage < len(FILE_STAGES):
+                task = FILE_STAGES[run.stage]
+                running[task.submit(run.media_id, run.name, reanalyse)] = run
+            else:
+                jobs.set_media_status(stores.metadata, run.media_id, "done")
+                jobs.finish_job(stores.metadata, run.job_id, "done", media_id=run.media_id)
+                one_more()
 
+        speakers = _link_speakers(case_id, stores, logger)
         rows = media_rows(stores, the_case)
         failures = sum(row["status"] in ("failed", "rejected") for row in rows)
         jobs.finish_job(stores.metadata, batch, "done" if not failures else "done_with_errors")
@@ -91,17 +104,54 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False) -> dic
         _publish(case, rows, report["summary"])
         logger.info("case %s: %s", case, report["summary"]["by_status"])
         return {"case_id": case_id, "case": case, "report_key": report_key, "media": rows,
-                "summary": report["summary"]}
+                "summary": report["summary"], "speakers": speakers}
     finally:
         runtime.close()
 
 
-def _result(future, job_id, stores):
-    """A task's result; a task that failed for good (retries spent) fails only its own file."""
+@dataclass
+class _FileRun:
+    """Where one file is in its chain of stages (-1: ingest)."""
+
+    job_id: uuid.UUID
+    name: str
+    media_id: str | None = None
+    stage: int = -1
+
+    @property
+    def stage_name(self) -> str:
+        return "ingest" if self.stage < 0 else FILE_STAGES[self.stage].name
+
+
+def _result(future, run: _FileRun, stores):
+    """A task's result, with the file's job and media item finished when it failed.
+
+    A task that failed for good (a non-transient error, or retries spent) fails its own file only.
+    A stage that reports bad media (``status == "failed"``) has set the item's reason itself.
+    """
     try:
-        return future.result()
+        result = future.result()
     except Exception as exc:  # noqa: BLE001 - recorded, the batch goes on
-        jobs.finish_job(stores.metadata, job_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        reason = f"{run.stage_name} failed: {type(exc).__name__}: {exc}"
+        if run.media_id is not None:
+            jobs.set_media_status(stores.metadata, run.media_id, "failed",
+                                  f"{run.stage_name}_error", reason)
+        jobs.finish_job(stores.metadata, run.job_id, "failed", media_id=run.media_id, error=reason)
+        return None
+    if run.stage >= 0 and result.status == "failed":
+        jobs.finish_job(stores.metadata, run.job_id, "failed", media_id=run.media_id,
+                        error=getattr(result, "error", None))
+    return result
+
+
+def _link_speakers(case_id: str, stores, logger) -> int | None:
+    """Case speakers across all files; a failure here is logged and leaves the files done."""
+    if not stores.documents.query(case_id, stage="diarize"):
+        return 0
+    try:
+        return speech.link_case_speakers.submit(case_id).result()
+    except Exception as exc:  # noqa: BLE001 - the per-file results stay valid
+        logger.error("linking speakers across the case failed: %s", exc)
         return None
 
 

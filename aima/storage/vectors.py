@@ -46,6 +46,9 @@ class VectorStore(Protocol):
         self, kind: str, model_version: str, case_id: str, vector: Sequence[float], k: int = 10
     ) -> list[VectorHit]: ...
 
+    def fetch(self, kind: str, model_version: str, case_id: str, dim: int) -> list[Embedding]:
+        """Every embedding of one kind and model version in a case, ordered by id."""
+
     def delete_case(self, case_id: str) -> int: ...
 
     def count(self, case_id: str) -> int: ...
@@ -144,6 +147,24 @@ class MilvusVectorStore:
             for hit in results[0]
         ]
 
+    def fetch(self, kind: str, model_version: str, case_id: str, dim: int) -> list[Embedding]:
+        name = collection_name(kind, model_version, dim)
+        if name not in self._ready and not self.client.has_collection(name):
+            return []
+        name = self._collection(kind, model_version, dim)
+        rows = self.client.query(
+            name,
+            filter=f"case_id == {_quote(case_id)}",
+            output_fields=["id", "case_id", "media_id", "ref", "vector"],
+            consistency_level="Strong",
+        )
+        found = [
+            Embedding(id=r["id"], case_id=r["case_id"], media_id=r["media_id"], ref=r["ref"],
+                      vector=[float(x) for x in r["vector"]])
+            for r in rows
+        ]
+        return sorted(found, key=lambda e: e.id)
+
     def delete_case(self, case_id: str) -> int:
         removed = 0
         for name in self._collections():
@@ -190,6 +211,15 @@ class _Capture(logging.Handler):
             self.errors.append(record.exc_info[1])
 
 
+class _DropUnimplemented(logging.Filter):
+    """pymilvus 3 asks for timestamps (AllocTimestamp) that Milvus Lite's in-process gRPC server
+    does not implement; the client carries on without, but the server logs a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, NotImplementedError)
+
+
 def _start_lite(path: str) -> str:
     """Start (or reuse) this process's Milvus Lite server for ``path``; return its local URI.
 
@@ -198,6 +228,9 @@ def _start_lite(path: str) -> str:
     """
     from milvus_lite.server_manager import server_manager_instance
 
+    grpc_server_log = logging.getLogger("grpc._server")
+    if not any(isinstance(f, _DropUnimplemented) for f in grpc_server_log.filters):
+        grpc_server_log.addFilter(_DropUnimplemented())
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -13,6 +13,7 @@ from aima.storage import Stores, open_stores
 
 _lock = threading.Lock()
 _stores: Stores | None = None
+_speech: dict = {}  # SpeechModels by model settings, loaded on first use, kept for the process
 
 
 def stores() -> Stores:
@@ -25,6 +26,18 @@ def stores() -> Stores:
 
 def settings() -> Settings:
     return stores().settings
+
+
+def speech_models():
+    """The speech models of the settings' profile (loaded once: they take seconds to load)."""
+    from aima.models.speech import load_speech_models
+
+    current = settings()
+    key = (current.model_profile, current.asr_model, str(current.model_cache_dir))
+    with _lock:
+        if key not in _speech:
+            _speech[key] = load_speech_models(current)
+        return _speech[key]
 
 
 def close() -> None:

@@ -98,7 +98,7 @@ def test_running_again_recomputes_nothing(corpus, aima_env, monkeypatch):
     analyze_media(case="again", sources=[str(root / "video"), str(root / "images")])
 
     assert stage_runs(aima_env) == before  # same runs, same attempt counts, same finish times
-    assert {stage for _, stage in before} == {"ingest", "preprocess"}
+    assert {stage for _, stage in before} == {"ingest", "preprocess", "transcribe", "diarize"}
 
     analyze_media(case="again", sources=[str(root / "video")], reanalyse=True)
     after = stage_runs(aima_env)
@@ -191,6 +191,8 @@ def test_on_server_stores_with_an_s3_prefix_as_the_source(corpus, aima_env, monk
     with open_stores(load_settings()) as stores:
         assert stores.metadata.dialect == "postgresql"
         case_id = result["case_id"]
-        assert stores.documents.count(case_id) == 2  # preprocess documents of the two good files
+        stages = sorted(d.stage for d in stores.documents.query(case_id))
+        assert stages == ["diarize", "preprocess", "preprocess", "speakers", "transcribe"]
+        assert stores.vectors.count(case_id) == 1  # the voice of speech.mp4, in Milvus
         keys = [i.key for i in stores.objects.list(case_prefix(case_id))]
         assert any("/keyframes/" in k for k in keys) and any(k.endswith(".wav") for k in keys)

@@ -103,3 +103,17 @@ def test_mixed_dimensions_in_one_upsert_are_refused(store, case_id):
            Embedding(id="b", case_id=case_id, media_id="m", vector=[1.0, 0.0, 0.0])]
     with pytest.raises(ValueError, match="one dimension"):
         store.upsert("face", "x", bad)
+
+
+def test_fetch_returns_a_cases_embeddings_with_their_vectors(store, case_id):
+    rng = np.random.default_rng(6)
+    vectors = [unit(rng, 24) for _ in range(3)]
+    store.upsert("voice", "fetch", embeddings(case_id, vectors, media_id="m7"))
+    store.upsert("voice", "fetch", embeddings(str(uuid.uuid4()), [unit(rng, 24)]))
+
+    found = store.fetch("voice", "fetch", case_id, 24)
+
+    assert [e.id for e in found] == [f"{case_id}:{n}" for n in range(3)]
+    assert all(e.media_id == "m7" and e.case_id == case_id for e in found)
+    np.testing.assert_allclose(np.array(found[1].vector), vectors[1], atol=1e-6)
+    assert store.fetch("voice", "never", case_id, 24) == []

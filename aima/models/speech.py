@@ -1,0 +1,55 @@
+"""The speech models of a model profile, loaded once per process.
+
+=========  ===========================================  ======================================
+profile    speech recognition                           diarization
+=========  ===========================================  ======================================
+embedded   faster-whisper base, bundled weights, int8   embedded (Resemblyzer + clustering)
+gpu        WhisperX large-v3 (hub) if installed, else   pyannote with ``AIMA_HF_TOKEN``, else
+           faster-whisper large-v3, float16             embedded
+=========  ===========================================  ======================================
+
+Inference is serialised by a lock: on a CPU, two transcriptions at once only fight for the same
+cores, and one model instance serves every task thread of the process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from aima.models.asr import FasterWhisperRecognizer, SpeechRecognizer
+from aima.models.voices import ResemblyzerVoiceEncoder, VoiceEncoder
+from aima.settings import Settings
+from aima.speech.diarization import EmbeddedDiarizer
+
+logger = logging.getLogger(__name__)
+GPU_ASR_MODEL = "large-v3"
+
+
+@dataclass
+class SpeechModels:
+    recognizer: SpeechRecognizer
+    encoder: VoiceEncoder
+    diarizer: EmbeddedDiarizer
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def load_speech_models(settings: Settings) -> SpeechModels:
+    encoder = ResemblyzerVoiceEncoder()
+    diarizer = EmbeddedDiarizer(encoder)
+    if settings.model_profile == "embedded":
+        recognizer: SpeechRecognizer = FasterWhisperRecognizer.embedded(
+            local_path=settings.asr_model, cache_dir=settings.model_cache_dir.expanduser()
+        )
+        return SpeechModels(recognizer, encoder, diarizer)
+    model = settings.asr_model or GPU_ASR_MODEL
+    from aima.models.whisperx_adapter import WhisperXRecognizer, WhisperXUnavailable
+
+    try:
+        token = settings.hf_token.get_secret_value() if settings.hf_token else None
+        recognizer = WhisperXRecognizer(model, hf_token=token, fallback_diarizer=diarizer)
+    except WhisperXUnavailable as exc:  # whisperx is only in GPU worker images
+        logger.warning("whisperx unavailable (%s); using faster-whisper %s", exc, model)
+        recognizer = FasterWhisperRecognizer(model)
+    return SpeechModels(recognizer, encoder, diarizer)
