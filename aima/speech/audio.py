@@ -151,12 +151,14 @@ class AudioCursor:
         end = max(int(round(end_s * SAMPLE_RATE)), start)
         if start < self._buffer_start:
             raise ValueError(f"reads must move forward: {start_s:.3f}s is before the last start")
-        self._fill_until(end)
-        self._buffer = self._buffer[start - self._buffer_start :]
+        self._fill_until(end, start)
+        self._buffer = self._buffer[max(start - self._buffer_start, 0) :]
         self._buffer_start = start
         return self._buffer[: end - start].copy()
 
-    def _fill_until(self, end: int) -> None:
+    def _fill_until(self, end: int, start: int = 0) -> None:
+        """Decode until the buffer reaches sample ``end``; blocks wholly before ``start`` are
+        dropped as they come, so a first read late in a long file holds one block, not all."""
         parts = [self._buffer]
         have = self._buffer_start + len(self._buffer)
         while have < end and not self._exhausted:
@@ -164,10 +166,12 @@ class AudioCursor:
             if block is None:
                 self._exhausted = True
                 break
-            parts.append(block)
             have += len(block)
-        if len(parts) > 1:
-            self._buffer = np.concatenate(parts)
+            if have <= start:  # this block and everything before it lie before the span
+                parts, self._buffer_start = [], have
+                continue
+            parts.append(block)
+        self._buffer = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
 
 def _as_mono_float32(samples: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from aima.speech.audio import SAMPLE_RATE as RATE
 from aima.speech.audio import AudioCursor, AudioUnreadable, decode_blocks, iter_windows
 from tests.speech import speechgen
 
@@ -74,3 +75,21 @@ def test_a_file_without_audio_is_refused(tmp_path):
     not_audio.write_text("no sound here")
     with pytest.raises(AudioUnreadable):
         list(decode_blocks(not_audio))
+
+
+def test_a_first_read_late_in_a_long_file_holds_little_memory(tmp_path):
+    """20 minutes of audio (77 MB as float32): reading 2 s at its end keeps one block at a time."""
+    import tracemalloc
+
+    minutes = 20
+    path = speechgen.write(tmp_path / "long.wav", np.concatenate(
+        [speechgen.silence(minutes * 60 - 3), np.full(3 * RATE, 0.25, dtype=np.float32)]))
+
+    tracemalloc.start()
+    cursor = AudioCursor(path)
+    span = cursor.read(minutes * 60 - 2.5, minutes * 60 - 0.5)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    assert len(span) == 2 * RATE and np.allclose(span, 0.25, atol=1e-3)
+    assert peak < 20 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
