@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import queue
 import re
 import uuid
 from dataclasses import dataclass
@@ -15,7 +16,6 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
-from prefect.futures import as_completed
 from prefect.runtime import flow_run
 
 from aima import jobs
@@ -28,8 +28,13 @@ from aima.tasks import media, runtime, speech
 
 #: Ingest outcomes after which a file has nothing more to do.
 FILE_DONE = ("rejected", "duplicate")
-#: The per-file stages after ingest, in order; each task takes (media_id, name, reanalyse).
-FILE_STAGES = [media.preprocess, speech.transcribe, speech.diarize]
+#: The stages after ingest, in order, by media type; each task takes (media_id, name, reanalyse).
+#: Images have no sound: no speech tasks for them (each task costs Prefect bookkeeping).
+STAGES = {
+    "image": (media.preprocess,),
+    "audio": (media.preprocess, speech.transcribe, speech.diarize),
+    "video": (media.preprocess, speech.transcribe, speech.diarize),
+}
 
 
 @flow(name="analyze-media", log_prints=True)
@@ -67,16 +72,26 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False) -> dic
                 update_progress_artifact(progress, percent)
                 shown = percent
 
-        # Each file goes through ingest, then the FILE_STAGES in order, as soon as its previous
-        # stage is done: a slow video does not hold back the other files.
-        running = {media.ingest.submit(case_id, f, j): _FileRun(j, f.name) for f, j in
-                   zip(files, job_ids)}
+        # Each file goes through ingest, then the STAGES of its type in order, as soon as its
+        # previous stage is done: a slow video does not hold back the other files.
+        finished_futures: queue.SimpleQueue = queue.SimpleQueue()
+        running: dict = {}
+
+        def watch(future, run: _FileRun) -> None:
+            # One callback per future; calling as_completed on all pending futures after each
+            # completion would cost O(files^2) callbacks.
+            running[future] = run
+            future.add_done_callback(finished_futures.put)
+
+        for source, job_id in zip(files, job_ids):
+            watch(media.ingest.submit(case_id, source, job_id), _FileRun(job_id, source.name))
         while running:
-            future = next(as_completed(list(running)))
+            future = finished_futures.get()
             run = running.pop(future)
             result = _result(future, run, stores)
             if result is not None and run.stage < 0:  # ingest outcome
                 run.media_id = result.media_id
+                run.stages = STAGES.get(result.media_type, ())
                 if result.status in FILE_DONE:
                     one_more()
                     continue
@@ -84,9 +99,9 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False) -> dic
                 one_more()
                 continue
             run.stage += 1
-            if run.stage < len(FILE_STAGES):
-                task = FILE_STAGES[run.stage]
-                running[task.submit(run.media_id, run.name, reanalyse)] = run
+            if run.stage < len(run.stages):
+                task = run.stages[run.stage]
+                watch(task.submit(run.media_id, run.name, reanalyse), run)
             else:
                 jobs.set_media_status(stores.metadata, run.media_id, "done")
                 jobs.finish_job(stores.metadata, run.job_id, "done", media_id=run.media_id)
@@ -116,11 +131,12 @@ class _FileRun:
     job_id: uuid.UUID
     name: str
     media_id: str | None = None
+    stages: tuple = ()
     stage: int = -1
 
     @property
     def stage_name(self) -> str:
-        return "ingest" if self.stage < 0 else FILE_STAGES[self.stage].name
+        return "ingest" if self.stage < 0 else self.stages[self.stage].name
 
 
 def _result(future, run: _FileRun, stores):
