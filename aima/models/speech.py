@@ -18,8 +18,12 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+from pathlib import Path
+
+from aima.errors import ConfigError
 from aima.models.asr import FasterWhisperRecognizer, SpeechRecognizer
 from aima.models.voices import ResemblyzerVoiceEncoder, VoiceEncoder
+from aima.models.weights import is_online
 from aima.settings import Settings
 from aima.speech.diarization import EmbeddedDiarizer
 
@@ -44,6 +48,12 @@ def load_speech_models(settings: Settings) -> SpeechModels:
         )
         return SpeechModels(recognizer, encoder, diarizer)
     model = settings.asr_model or GPU_ASR_MODEL
+    if not is_online() and not Path(model).expanduser().is_dir():
+        raise ConfigError(
+            "AIMA_ASR_MODEL",
+            f"the gpu profile loads {model!r} from the Hugging Face Hub, but HF_HUB_OFFLINE is "
+            "set: point AIMA_ASR_MODEL at a local model directory, or use AIMA_MODEL_PROFILE=embedded",
+        )
     from aima.models.whisperx_adapter import WhisperXRecognizer, WhisperXUnavailable
 
     try:
