@@ -6,6 +6,7 @@ or upload). :func:`check_reaches_end` finds that cheaply, by seeking close to th
 reading a few packets; :mod:`aima.media.keyframes` finds it again while decoding everything.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -137,3 +138,41 @@ def rotate_for_display(image: Image.Image, rotation_deg: int) -> Image.Image:
     if turn == 270:
         return image.transpose(Image.Transpose.ROTATE_270)
     return image.rotate(turn, expand=True)
+
+
+@dataclass
+class DecodeTrial:
+    """What decoding the first packets of a stream gave."""
+
+    packets: int = 0  # non-empty packets read
+    failures: int = 0  # packets the decoder refused
+    frames: int = 0
+    first_error: str = ""  # the first decoder error, one line
+    demux_error: str = ""  # reading the container broke off
+
+
+def try_decode(container: InputContainer, stream: Stream, max_packets: int, *,
+               stop_at_first_frame: bool = False) -> DecodeTrial:
+    """Decode up to ``max_packets`` non-empty packets of ``stream`` and count what happened."""
+    trial = DecodeTrial()
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                continue
+            trial.packets += 1
+            try:
+                trial.frames += len(packet.decode())
+            except av.FFmpegError as exc:
+                trial.failures += 1
+                trial.first_error = trial.first_error or first_line(exc)
+            if (stop_at_first_frame and trial.frames) or trial.packets >= max_packets:
+                break
+    except av.FFmpegError as exc:
+        trial.demux_error = first_line(exc)
+    return trial
+
+
+def first_line(exc: BaseException) -> str:
+    """A short cause for a reason sentence: FFmpeg's message without errno and file name."""
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return text.splitlines()[0]

@@ -20,6 +20,7 @@ from aima.media.container import (
     declared_duration_s,
     main_video_stream,
     open_container,
+    try_decode,
 )
 from aima.media.errors import BadMedia
 from aima.media.sniff import MediaType, Sniffed
@@ -238,24 +239,10 @@ def _audio_info(path: Path, index: int) -> tuple[AudioStreamInfo, str | None]:
             duration_s=float(stream.duration * stream.time_base) if stream.duration else None,
             language=stream.language,
         )
-        packets = failures = frames = 0
-        first_error = ""
-        try:
-            for packet in container.demux(stream):
-                if packet.size == 0:
-                    continue
-                packets += 1
-                try:
-                    frames += len(packet.decode())
-                except av.FFmpegError as exc:
-                    failures += 1
-                    first_error = first_error or (exc.strerror or str(exc))
-                if packets >= AUDIO_PACKETS_TESTED:
-                    break
-        except av.FFmpegError as exc:
-            failures += 1
-            first_error = first_error or (exc.strerror or str(exc))
-    if frames == 0:
+        trial = try_decode(container, stream, AUDIO_PACKETS_TESTED)
+    failures = trial.failures + bool(trial.demux_error)
+    packets, first_error = trial.packets, trial.first_error or trial.demux_error
+    if trial.frames == 0:
         info.decodable = False
         cause = f"{failures} of {packets} packets failed ({first_error})" if failures else "no frames"
         return info, f"audio stream {index} ({info.codec}) cannot be decoded: {cause}"

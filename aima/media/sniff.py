@@ -13,7 +13,7 @@ import av
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict
 
-from aima.media.container import main_video_stream, open_container
+from aima.media.container import first_line, main_video_stream, open_container, try_decode
 from aima.media.errors import BadMedia
 
 MediaType = Literal["image", "video", "audio"]
@@ -162,7 +162,7 @@ def _sniff_image(path: Path, family: str) -> Sniffed:
                 raise BadMedia("corrupt_image", f"{family.upper()} header declares an empty image")
     except (UnidentifiedImageError, SyntaxError, OSError, ValueError) as exc:
         raise BadMedia(
-            "corrupt_image", f"{family.upper()} header cannot be parsed: {_first_line(exc)}"
+            "corrupt_image", f"{family.upper()} header cannot be parsed: {first_line(exc)}"
         ) from exc
     return Sniffed(media_type="image", format=family, mime=mime)
 
@@ -190,34 +190,21 @@ def _sniff_container(path: Path, family: str) -> Sniffed:
 
 def _check_audio_decodes(container: av.container.InputContainer) -> None:
     """Raise unless the first audio stream yields a frame within its first packets."""
-    stream = container.streams.audio[0]
-    packets = failures = 0
-    first_error = ""
-    try:
-        for packet in container.demux(stream):
-            if packet.size == 0:
-                continue
-            packets += 1
-            try:
-                if packet.decode():
-                    return
-            except av.FFmpegError as exc:
-                failures += 1
-                first_error = first_error or _first_line(exc)
-            if packets >= AUDIO_PACKETS_TRIED:
-                break
-    except av.FFmpegError as exc:
-        first_error = first_error or _first_line(exc)
-    if failures:
+    trial = try_decode(container, container.streams.audio[0], AUDIO_PACKETS_TRIED,
+                       stop_at_first_frame=True)
+    if trial.frames:
+        return
+    if trial.failures:
         raise BadMedia(
             "corrupt_audio",
-            f"audio stream is corrupt: {failures} of {packets} packets failed to decode"
-            f" ({first_error})",
+            f"audio stream is corrupt: {trial.failures} of {trial.packets} packets failed to "
+            f"decode ({trial.first_error or trial.demux_error})",
         )
-    if packets == 0:
+    if trial.packets == 0:
         raise BadMedia("no_audio_frames", "audio stream holds no audio data (0 packets)")
     raise BadMedia(
-        "no_audio_frames", f"audio stream yielded no audio frame from its first {packets} packets"
+        "no_audio_frames",
+        f"audio stream yielded no audio frame from its first {trial.packets} packets",
     )
 
 
@@ -232,7 +219,7 @@ def _unopenable(path: Path, family: str, exc: av.FFmpegError) -> BadMedia:
                 f"file is truncated: its '{box}' box needs {needed:,} bytes but the file has"
                 f" {size:,} (the index is missing)",
             )
-    return BadMedia("corrupt_media", f"{family.upper()} container cannot be opened: {_first_line(exc)}")
+    return BadMedia("corrupt_media", f"{family.upper()} container cannot be opened: {first_line(exc)}")
 
 
 def _iso_box_overrun(path: Path) -> tuple[str, int, int] | None:
@@ -257,8 +244,3 @@ def _iso_box_overrun(path: Path) -> tuple[str, int, int] | None:
             offset += box_size
     return None
 
-
-def _first_line(exc: BaseException) -> str:
-    """A short cause for a reason sentence: FFmpeg's message without errno and file name."""
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return text.splitlines()[0]
