@@ -14,8 +14,6 @@ otherwise good video is a warning on the document, not a failure of the video.
 from __future__ import annotations
 
 import io
-import shutil
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from aima.media.keyframes import iter_keyframes
 from aima.media.probe import ProbeInfo, probe
 from aima.media.sniff import Sniffed
 from aima.media.thumbnails import load_image, thumbnail_jpeg
+from aima.scratch import scratch_dir
 from aima.settings import Settings
 from aima.stage_runs import StageFailed, StageLedger, stage_key
 from aima.storage import Stores
@@ -75,13 +74,13 @@ def preprocess_media(
     key = stage_key(item.case_id, item.id, STAGE, MODEL_ID, preprocess_params(settings))
     ledger = StageLedger(stores.metadata)
     if not reanalyse and ledger.done(key) is not None:
-        _set_status(stores, item.id, "preprocessed")
+        set_media_status(stores.metadata, item.id, "preprocessed")
         document = stores.documents.get(str(item.case_id), STAGE, media_id) or {}
         return PreprocessOutcome(media_id=media_id, status="done", reused=True,
                                  keyframes=len(document.get("keyframes", [])))
-    _set_status(stores, item.id, "processing")
+    set_media_status(stores.metadata, item.id, "processing")
     try:
-        with ledger.run(key) as record, _scratch(settings) as scratch:
+        with ledger.run(key) as record, scratch_dir(settings, "preprocess") as scratch:
             original = scratch / "original"
             stores.objects.get_file(item.object_key, original)
             try:
@@ -91,10 +90,10 @@ def preprocess_media(
             stores.documents.put(str(item.case_id), STAGE, media_id, document, media_id=media_id)
             record["output_ref"] = f"documents:{STAGE}/{media_id}"
     except StageFailed as failed:
-        _set_status(stores, item.id, "failed", failed.code, failed.reason)
+        set_media_status(stores.metadata, item.id, "failed", failed.code, failed.reason)
         return PreprocessOutcome(media_id=media_id, status="failed", error_code=failed.code,
                                  error=failed.reason)
-    _set_status(stores, item.id, "preprocessed", probe=document["probe"])
+    set_media_status(stores.metadata, item.id, "preprocessed", probe=document["probe"])
     return PreprocessOutcome(media_id=media_id, status="done", keyframes=len(document["keyframes"]))
 
 
@@ -151,23 +150,3 @@ def _jpeg(image) -> bytes:
 
 def _put_jpeg(stores: Stores, key: str, data: bytes) -> None:
     stores.objects.put_stream(key, io.BytesIO(data), length=len(data), content_type="image/jpeg")
-
-
-def _set_status(stores: Stores, media_id: uuid.UUID, status: str, code: str | None = None,
-                reason: str | None = None, probe: dict | None = None) -> None:
-    set_media_status(stores.metadata, media_id, status, code, reason, probe)
-
-
-class _scratch:
-    """A temporary directory under the data directory (not /tmp: media can be large)."""
-
-    def __init__(self, settings: Settings):
-        self.root = settings.data_dir / "tmp"
-
-    def __enter__(self) -> Path:
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.path = Path(tempfile.mkdtemp(dir=self.root, prefix="preprocess-"))
-        return self.path
-
-    def __exit__(self, *exc) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)

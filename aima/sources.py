@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
+from aima.scratch import scratch_dir
 from aima.settings import Settings
 
 
@@ -84,12 +83,7 @@ def local_copy(source: SourceFile, settings: Settings) -> Iterator[Path]:
         yield Path(source.uri)
         return
     parts = urlsplit(source.uri)
-    scratch = settings.data_dir / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    directory = Path(tempfile.mkdtemp(dir=scratch, prefix="s3-"))
-    try:
+    with scratch_dir(settings, "s3") as directory:
         target = directory / Path(parts.path).name
         _s3_client(settings).fget_object(parts.netloc, parts.path.lstrip("/"), str(target))
         yield target
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)

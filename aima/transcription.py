@@ -14,9 +14,8 @@ is a result, not an error.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from pydantic import BaseModel
 from sqlalchemy import delete, select
 
 from aima.models.speech import SpeechModels
+from aima.scratch import scratch_dir
 from aima.settings import Settings
 from aima.speech.diarization import Diarization, speaker_centroids
 from aima.speech.speakers import FileSpeaker, link_case_speakers
@@ -56,16 +56,12 @@ def _audio_key(stores: Stores, item: MediaItem) -> str | None:
 
 
 @contextmanager
-def _local_audio(stores: Stores, settings: Settings, key: str):
-    scratch = settings.data_dir / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    directory = Path(tempfile.mkdtemp(dir=scratch, prefix="speech-"))
-    try:
+def _local_audio(stores: Stores, settings: Settings, key: str) -> Iterator[Path]:
+    """The item's 16 kHz audio track, fetched from the object store into scratch space."""
+    with scratch_dir(settings, "speech") as directory:
         path = directory / "audio.wav"
         stores.objects.get_file(key, path)
         yield path
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def transcribe_params(models: SpeechModels, settings: Settings) -> dict[str, Any]:

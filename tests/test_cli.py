@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from aima import __version__
 from aima.settings import Settings

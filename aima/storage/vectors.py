@@ -16,7 +16,6 @@ from typing import Protocol
 
 from pydantic import BaseModel
 from pymilvus import DataType, MilvusClient
-from pymilvus.exceptions import MilvusException
 
 from aima.errors import StoreUnavailable
 

@@ -1,6 +1,5 @@
 """Keyframes catch every cut, keep the gap rule, drop near-duplicates and show frames upright."""
 
-from pathlib import Path
 
 import pytest
 from PIL import Image
