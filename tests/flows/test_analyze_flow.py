@@ -196,3 +196,24 @@ def test_on_server_stores_with_an_s3_prefix_as_the_source(corpus, aima_env, monk
         assert stores.vectors.count(case_id) == 1  # the voice of speech.mp4, in Milvus
         keys = [i.key for i in stores.objects.list(case_prefix(case_id))]
         assert any("/keyframes/" in k for k in keys) and any(k.endswith(".wav") for k in keys)
+
+
+def test_the_flow_run_shows_progress_and_a_table_of_files(corpus, aima_env):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    root, _ = corpus
+    analyze_media(case="Pier 9", sources=[str(root / "images"), str(root / "bad" / "notes.mp4")])
+
+    keys = ["aima-progress-pier-9", "aima-files-pier-9", "aima-summary-pier-9"]
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))
+    latest = {a.key: a for a in sorted(artifacts, key=lambda a: a.created)}
+    assert set(latest) == set(keys)
+    assert latest["aima-progress-pier-9"].type == "progress"
+    assert float(latest["aima-progress-pier-9"].data) == 100.0
+    table = json.loads(latest["aima-files-pier-9"].data)
+    assert {row["name"]: row["status"] for row in table}["notes.mp4"] == "rejected"
+    assert len(table) == 3
+    assert "| notes.mp4 |  | rejected | not a media file" in latest["aima-summary-pier-9"].data
