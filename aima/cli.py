@@ -102,6 +102,9 @@ def analyze(
 ) -> None:
     """Analyse files into a case with the analyze-media Prefect flow, then print their status."""
     settings = load_settings()  # fail on bad settings before Prefect starts
+    from aima.tasks import runtime
+
+    runtime.stores()  # and on unreachable stores; the flow run in this process reuses them
     _prefect_defaults()
     from aima.flows.analyze import analyze_media
 

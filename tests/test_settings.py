@@ -156,3 +156,11 @@ def test_cli_milvus_lite_file_in_use_by_another_process(tmp_path):
     finally:
         holder.close()
     assert_one_error_line(result, "AIMA_VECTORS_URL", "in use by another process")
+
+
+def test_cli_analyze_with_an_unreachable_store_fails_before_any_flow_run(tmp_path):
+    (tmp_path / "in.jpg").write_bytes(b"\xff\xd8\xff")
+    result = run_aima("analyze", str(tmp_path / "in.jpg"), "--case", "c",
+                      AIMA_DOCUMENTS_URL=f"mongodb://127.0.0.1:{free_port()}")
+    assert_one_error_line(result, "AIMA_DOCUMENTS_URL", "cannot reach MongoDB")
+    assert "prefect" not in result.stdout.lower()
