@@ -27,7 +27,7 @@ from aima.models.speech import SpeechModels
 from aima.scratch import scratch_dir
 from aima.settings import Settings
 from aima.speech.diarization import Diarization, speaker_centroids
-from aima.speech.speakers import FileSpeaker, link_case_speakers
+from aima.speech.speakers import FileSpeaker, carry_over_ids, link_case_speakers
 from aima.speech.transcript import SpeakerTurn, Transcript
 from aima.stage_runs import StageLedger, params_hash, stage_key
 from aima.storage import Stores
@@ -147,7 +147,10 @@ def link_speakers(stores: Stores, models: SpeechModels, case_id: str) -> dict[st
         turns = [SpeakerTurn(**t) for t in diarized[media_id]["turns"] if t["speaker"] == label]
         file_speakers.append(FileSpeaker(media_id, hashes[media_id], label,
                                          embedding.vector, turns))
-    linked = link_case_speakers(file_speakers)
+    earlier = stores.documents.get(case_id, "speakers", "case") or {}
+    previous = {tuple(key.rsplit(":", 1)): sid
+                for key, sid in earlier.get("assignments", {}).items()}
+    linked = carry_over_ids(link_case_speakers(file_speakers), previous)
     document = {
         "voice_model": models.encoder.model_id,
         "speakers": [

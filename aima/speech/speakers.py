@@ -9,15 +9,17 @@ Stable ids. The input is first put in a canonical order, files by content hash (
 file's speakers by the start of their first turn, so the result does not depend on the order in
 which files were analysed or listed. Merges are taken closest pair first with ties broken by
 that order, and case speakers are named ``speaker-1``, ``speaker-2``, ... by their earliest member
-in that order. Rerunning on the same files therefore gives the same ids. Adding a file to a case
-can renumber speakers (its hash may sort first); ids name voices within one analysis of a case,
-they never identify a person.
+in that order. Rerunning on the same files therefore gives the same ids. When files are added to
+a case, :func:`carry_over_ids` gives each voice the id it already had (by shared members), so
+the new file's hash sorting first does not renumber known voices. Ids name voices within one
+case; they never identify a person.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -129,3 +131,35 @@ def _constrained_average_linkage(
         alive[b] = False
         members[a] += members[b]
     return [sorted(members[i]) for i in range(count) if alive[i]]
+
+
+def carry_over_ids(linked: CaseSpeakers, previous: Mapping[tuple[str, str], str]) -> CaseSpeakers:
+    """Rename ``linked``'s speakers to the ids their members had in ``previous`` (an earlier
+    linking of the same case: (media id, label) -> speaker id).
+
+    Each new speaker takes the old id it shares the most members with (each old id once, larger
+    overlaps first); speakers without one get numbers after every id used before, so no id ever
+    names two different voices of a case.
+    """
+    number = _speaker_number
+    pairs = []
+    for speaker in linked.speakers:
+        overlap = Counter(previous[m] for m in speaker.members if m in previous)
+        pairs += [(-n, number(speaker.speaker_id), number(old), speaker.speaker_id, old)
+                  for old, n in overlap.items()]
+    rename: dict[str, str] = {}
+    for *_, new, old in sorted(pairs):
+        if new not in rename and old not in rename.values():
+            rename[new] = old
+    next_number = max((number(i) for i in previous.values()), default=0) + 1
+    for speaker in linked.speakers:
+        if speaker.speaker_id not in rename:
+            rename[speaker.speaker_id] = f"speaker-{next_number}"
+            next_number += 1
+    speakers = sorted((replace(s, speaker_id=rename[s.speaker_id]) for s in linked.speakers),
+                      key=lambda s: number(s.speaker_id))
+    return CaseSpeakers(speakers, {key: rename[sid] for key, sid in linked.assignments.items()})
+
+
+def _speaker_number(speaker_id: str) -> int:
+    return int(speaker_id.rsplit("-", 1)[1])

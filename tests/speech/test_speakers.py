@@ -108,3 +108,37 @@ def test_an_empty_case_and_duplicate_keys():
     ]
     with pytest.raises(ValueError, match="only once"):
         link_case_speakers(twice)
+
+
+def test_adding_a_file_keeps_the_ids_of_known_voices(file_speakers):
+    """Link without monologue B, then with it: whatever its hash, known voices keep their ids."""
+    from aima.speech.speakers import carry_over_ids
+
+    before = link_case_speakers([s for s in file_speakers if s.media_id != "monologue-b"])
+    # Make the added file sort first, which renumbers the plain linking.
+    added = [FileSpeaker(s.media_id, "0" * 64 if s.media_id == "monologue-b" else s.media_sha256,
+                         s.label, s.centroid, s.turns) for s in file_speakers]
+    plain = link_case_speakers(added)
+    assert plain.speaker_of("monologue-b", "SPEAKER_00") == "speaker-1"  # the renumbering
+
+    carried = carry_over_ids(plain, before.assignments)
+
+    for key, speaker_id in before.assignments.items():
+        assert carried.assignments[key] == speaker_id
+    b = carried.speaker_of("monologue-b", "SPEAKER_00")
+    assert b == carried.speaker_of("dialogue", next(
+        label for (media, label), sid in before.assignments.items()
+        if media == "dialogue" and sid != before.speaker_of("monologue-a", "SPEAKER_00")))
+    assert carry_over_ids(plain, plain.assignments).assignments == plain.assignments
+
+
+def test_a_new_voice_gets_a_number_never_used_before(file_speakers):
+    from aima.speech.speakers import carry_over_ids
+
+    only_a = link_case_speakers([s for s in file_speakers if s.media_id == "monologue-a"])
+    previous = {**only_a.assignments, ("gone", "SPEAKER_00"): "speaker-7"}  # a purged file's voice
+    carried = carry_over_ids(link_case_speakers(file_speakers), previous)
+
+    assert carried.speaker_of("monologue-a", "SPEAKER_00") == "speaker-1"
+    assert carried.speaker_of("monologue-b", "SPEAKER_00") == "speaker-8"
+    assert [s.speaker_id for s in carried.speakers] == ["speaker-1", "speaker-8"]
