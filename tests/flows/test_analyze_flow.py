@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from aima.flows.analyze import analyze_media
 from aima.settings import load_settings
-from aima.storage import open_stores
+from aima.storage import audit, open_stores
 from aima.storage.cases import get_case
 from aima.storage.models import Job, MediaItem, StageRun
 from aima.storage.objects import case_prefix
@@ -183,7 +183,9 @@ def test_on_server_stores_with_an_s3_prefix_as_the_source(corpus, aima_env, monk
     for path in uploads:
         client.fput_object("incoming-media", f"case-7/{path.name}", str(path))
 
-    result = analyze_media(case="on-servers", sources=["s3://incoming-media/case-7/"])
+    state = analyze_media(case="on-servers", sources=["s3://incoming-media/case-7/"],
+                          return_state=True)
+    result = state.result()
 
     rows = {row["name"]: row for row in result["media"]}
     assert rows["speech.mp4"]["status"] == "done" and rows["notes.mp4"]["status"] == "rejected"
@@ -196,6 +198,30 @@ def test_on_server_stores_with_an_s3_prefix_as_the_source(corpus, aima_env, monk
         assert stores.vectors.count(case_id) == 1  # the voice of speech.mp4, in Milvus
         keys = [i.key for i in stores.objects.list(case_prefix(case_id))]
         assert any("/keyframes/" in k for k in keys) and any(k.endswith(".wav") for k in keys)
+        with stores.objects.open(result["report_key"]) as stream:
+            report_text = stream.read().decode()
+        audit_text = json.dumps([e.details for e in audit.events(stores.metadata)])
+    assert_no_secrets(state.state_details.flow_run_id, [report_text, audit_text],
+                      [s3_server.secret_key, postgres.password])
+
+
+def assert_no_secrets(flow_run_id, texts: list[str], secrets: list[str]) -> None:
+    """No secret in the flow run's logs, in its artifacts, or in the given texts."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId,
+    )
+
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+        run = client.read_flow_run(flow_run_id)
+    assert logs and artifacts
+    everything = texts + [log.message for log in logs] + [str(a.data) for a in artifacts] + [
+        json.dumps(run.parameters)]
+    for secret in secrets:
+        assert not any(secret in text for text in everything)
 
 
 def test_the_flow_run_shows_progress_and_a_table_of_files(corpus, aima_env):
