@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from pathlib import Path
 
+from aima.blocks.secrets import hf_token
 from aima.errors import ConfigError
 from aima.models.asr import FasterWhisperRecognizer, SpeechRecognizer
 from aima.models.voices import ResemblyzerVoiceEncoder, VoiceEncoder
@@ -57,7 +58,7 @@ def load_speech_models(settings: Settings) -> SpeechModels:
     from aima.models.whisperx_adapter import WhisperXRecognizer, WhisperXUnavailable
 
     try:
-        token = settings.hf_token.get_secret_value() if settings.hf_token else None
+        token = hf_token(settings)
         recognizer = WhisperXRecognizer(model, hf_token=token, fallback_diarizer=diarizer)
     except WhisperXUnavailable as exc:  # whisperx is only in GPU worker images
         logger.warning("whisperx unavailable (%s); using faster-whisper %s", exc, model)
