@@ -101,10 +101,11 @@ def analyze(
     ] = False,
 ) -> None:
     """Analyse files into a case with the analyze-media Prefect flow, then print their status."""
-    settings = load_settings()  # fail on bad settings before Prefect starts
     from aima.tasks import runtime
 
-    runtime.stores()  # and on unreachable stores; the flow run in this process reuses them
+    # Bad settings and unreachable stores fail here, before Prefect starts; the flow run in this
+    # process reuses the opened stores.
+    settings = runtime.stores().settings
     _prefect_defaults()
     from aima.flows.analyze import analyze_media
 

@@ -19,10 +19,10 @@ from prefect.artifacts import (
 from prefect.runtime import flow_run
 
 from aima import jobs
-from aima.report import build_report, media_rows
+from aima.report import build_report
 from aima.sources import expand_sources
 from aima.storage import audit
-from aima.storage.cases import get_case, get_or_create_case
+from aima.storage.cases import get_or_create_case
 from aima.storage.objects import case_prefix
 from aima.tasks import media, runtime, speech
 
@@ -30,11 +30,8 @@ from aima.tasks import media, runtime, speech
 FILE_DONE = ("rejected", "duplicate")
 #: The stages after ingest, in order, by media type; each task takes (media_id, name, reanalyse).
 #: Images have no sound: no speech tasks for them (each task costs Prefect bookkeeping).
-STAGES = {
-    "image": (media.preprocess,),
-    "audio": (media.preprocess, speech.transcribe, speech.diarize),
-    "video": (media.preprocess, speech.transcribe, speech.diarize),
-}
+_WITH_SOUND = (media.preprocess, speech.transcribe, speech.diarize)
+STAGES = {"image": (media.preprocess,), "audio": _WITH_SOUND, "video": _WITH_SOUND}
 
 
 @flow(name="analyze-media", log_prints=True)
@@ -108,10 +105,10 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False) -> dic
                 one_more()
 
         speakers = _link_speakers(case_id, stores, logger)
-        rows = media_rows(stores, the_case)
+        report = build_report(stores, the_case)
+        rows = report["media"]
         failures = sum(row["status"] in ("failed", "rejected") for row in rows)
         jobs.finish_job(stores.metadata, batch, "done" if not failures else "done_with_errors")
-        report = build_report(stores, get_case(stores.metadata, case_id))
         report_key = f"{case_prefix(case_id)}exports/report.json"
         data = json.dumps(report, indent=2).encode()
         stores.objects.put_stream(report_key, io.BytesIO(data), length=len(data),
