@@ -107,6 +107,13 @@ class MilvusVectorStore:
         self._ready.add(name)
         return name
 
+    def _existing(self, kind: str, model_version: str, dim: int) -> str | None:
+        """The loaded collection if it exists; None (and nothing created) if it does not."""
+        name = collection_name(kind, model_version, dim)
+        if name not in self._ready and not self.client.has_collection(name):
+            return None
+        return self._collection(kind, model_version, dim)
+
     def _collections(self) -> list[str]:
         return [name for name in self.client.list_collections() if name.startswith(PREFIX)]
 
@@ -124,10 +131,9 @@ class MilvusVectorStore:
     def search(
         self, kind: str, model_version: str, case_id: str, vector: Sequence[float], k: int = 10
     ) -> list[VectorHit]:
-        name = collection_name(kind, model_version, len(vector))
-        if name not in self._ready and not self.client.has_collection(name):
+        name = self._existing(kind, model_version, len(vector))
+        if name is None:
             return []
-        name = self._collection(kind, model_version, len(vector))
         results = self.client.search(
             name,
             data=[list(vector)],
@@ -147,10 +153,9 @@ class MilvusVectorStore:
         ]
 
     def fetch(self, kind: str, model_version: str, case_id: str, dim: int) -> list[Embedding]:
-        name = collection_name(kind, model_version, dim)
-        if name not in self._ready and not self.client.has_collection(name):
+        name = self._existing(kind, model_version, dim)
+        if name is None:
             return []
-        name = self._collection(kind, model_version, dim)
         rows = self.client.query(
             name,
             filter=f"case_id == {_quote(case_id)}",
