@@ -36,6 +36,22 @@ def version() -> None:
     console.print(f"aima {__version__}")
 
 
+@app.command()
+def stages() -> None:
+    """List the pipeline's stages in the order they run, with what each applies to and needs."""
+    from aima.stages import registry
+
+    table = Table(title="stages of analyze-media, in order", title_justify="left")
+    for column in ("stage", "scope", "applies to", "needs", "device", "model", "version", "does"):
+        table.add_column(column, overflow="fold", no_wrap=column == "stage")
+    for stage in registry:
+        table.add_row(stage.name, stage.scope,
+                      "case" if stage.scope == "case" else ", ".join(sorted(stage.media_types)),
+                      ", ".join(stage.needs) or "-", stage.device, stage.model or "-",
+                      stage.version, stage.description)
+    console.print(table)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations to the metadata database (also done automatically on first use)."""
@@ -151,7 +167,8 @@ def report(
     ] = None,
 ) -> None:
     """Write a case's report or its subtitles. Audit-logged as an export."""
-    from aima.report import build_report, case_transcripts
+    from aima.report import build_report
+    from aima.report.subtitles import write_subtitles
     from aima.storage import audit, open_stores
     from aima.storage.cases import get_case
 
@@ -168,8 +185,7 @@ def report(
             text = json.dumps(build_report(stores, the_case), indent=2, ensure_ascii=False)
             written = [str(out) if out else "-"]
         else:
-            written = _write_subtitles(stores, the_case, case_transcripts(stores, str(the_case.id)),
-                                       format, out)
+            written = write_subtitles(stores, the_case, format, out)
         audit.record(stores.metadata, actor=settings.actor, action="case.export",
                      case_id=the_case.id, details={"format": format, "files": written})
     if format != "json":
@@ -179,28 +195,6 @@ def report(
     else:
         out.write_text(text + "\n")
         err_console.print(f"wrote {out}")
-
-
-def _write_subtitles(stores, case, transcripts: list[dict], format: str, out: Path) -> list[str]:
-    """One .srt or .vtt per transcribed media item, named after the file, speakers as case ids."""
-    from aima.report import media_rows
-    from aima.speech.subtitles import to_srt, to_webvtt
-    from aima.speech.transcript import Transcript
-
-    names = {row["id"]: row["name"] for row in media_rows(stores, case)}
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for item in transcripts:
-        if not item["segments"]:
-            continue
-        transcript = Transcript(language=item["language"], language_probability=None,
-                                duration_s=item["duration_s"] or 0.0, segments=item["segments"])
-        text = to_srt(transcript) if format == "srt" else to_webvtt(transcript)
-        stem = names.get(item["media_id"], item["media_id"]).replace("/", "_")
-        target = out / f"{stem}.{format}"
-        target.write_text(text)
-        written.append(str(target))
-    return written
 
 
 def main() -> None:

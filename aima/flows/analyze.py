@@ -1,4 +1,9 @@
-"""The ``analyze-media`` flow: ingest and preprocess every file of a case, then write its report."""
+"""The ``analyze-media`` flow: every file of a case through the registry's stages, then the case
+stages, then the report.
+
+The flow only walks the stage registry (:mod:`aima.stages`) and dispatches tasks; what a stage
+does is in its module, how it is run and stored is in :mod:`aima.pipeline.runner`.
+"""
 
 from __future__ import annotations
 
@@ -18,20 +23,17 @@ from prefect.artifacts import (
 )
 from prefect.runtime import flow_run
 
-from aima import jobs
+from aima.pipeline import jobs
+from aima.pipeline.outcome import StageOutcome
+from aima.pipeline.sources import SourceFile, expand_sources
 from aima.report import build_report
-from aima.sources import expand_sources
+from aima.stages import registry
+from aima.stages.ingest import record_failure
 from aima.storage import audit
 from aima.storage.cases import get_or_create_case
 from aima.storage.objects import case_prefix
-from aima.tasks import media, runtime, speech
-
-#: Ingest outcomes after which a file has nothing more to do.
-FILE_DONE = ("rejected", "duplicate")
-#: The stages after ingest, in order, by media type; each task takes (media_id, name, reanalyse).
-#: Images have no sound: no speech tasks for them (each task costs Prefect bookkeeping).
-_WITH_SOUND = (media.preprocess, speech.transcribe, speech.diarize)
-STAGES = {"image": (media.preprocess,), "audio": _WITH_SOUND, "video": _WITH_SOUND}
+from aima.tasks import runtime
+from aima.tasks.stages import case_stage, ingest, media_stage
 
 
 @flow(name="analyze-media", log_prints=True)
@@ -69,8 +71,8 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False) -> dic
                 update_progress_artifact(progress, percent)
                 shown = percent
 
-        # Each file goes through ingest, then the STAGES of its type in order, as soon as its
-        # previous stage is done: a slow video does not hold back the other files.
+        # Each file goes through ingest, then the registry's stages for its media type in order,
+        # each as soon as its previous stage is done: a slow video does not hold back the others.
         finished_futures: queue.SimpleQueue = queue.SimpleQueue()
         running: dict = {}
 
@@ -81,30 +83,27 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False) -> dic
             future.add_done_callback(finished_futures.put)
 
         for source, job_id in zip(files, job_ids):
-            watch(media.ingest.submit(case_id, source, job_id), _FileRun(job_id, source.name))
+            watch(ingest.submit(case_id, source, job_id), _FileRun(job_id, source))
         while running:
             future = finished_futures.get()
             run = running.pop(future)
-            result = _result(future, run, stores)
-            if result is not None and run.stage < 0:  # ingest outcome
-                run.media_id = result.media_id
-                run.stages = STAGES.get(result.media_type, ())
-                if result.status in FILE_DONE:
-                    one_more()
-                    continue
-            elif result is None or result.status == "failed":
+            outcome = _outcome(future, run, stores, case_id)
+            if run.stage < 0:
+                run.media_id = outcome.media_id
+                run.stages = [s.name for s in registry.media_stages(outcome.media_type or "")]
+            if outcome.ends_file:
                 one_more()
                 continue
             run.stage += 1
             if run.stage < len(run.stages):
-                task = run.stages[run.stage]
-                watch(task.submit(run.media_id, run.name, reanalyse), run)
+                watch(media_stage.submit(run.stages[run.stage], run.media_id, run.source.name,
+                                         reanalyse), run)
             else:
                 jobs.set_media_status(stores.metadata, run.media_id, "done")
                 jobs.finish_job(stores.metadata, run.job_id, "done", media_id=run.media_id)
                 one_more()
 
-        speakers = _link_speakers(case_id, stores, logger)
+        case_outcomes = _case_stages(case_id, stores, logger)
         report = build_report(stores, the_case)
         rows = report["media"]
         failures = sum(row["status"] in ("failed", "rejected") for row in rows)
@@ -115,8 +114,12 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False) -> dic
                                   content_type="application/json")
         _publish(case, rows, report["summary"])
         logger.info("case %s: %s", case, report["summary"]["by_status"])
+        speakers = case_outcomes.get("link-speakers")
         return {"case_id": case_id, "case": case, "report_key": report_key, "media": rows,
-                "summary": report["summary"], "speakers": speakers}
+                "summary": report["summary"],
+                "speakers": speakers.data.get("speakers") if speakers else None,
+                "case_stages": {name: o.model_dump() if o else None
+                                for name, o in case_outcomes.items()}}
     finally:
         runtime.close()
 
@@ -126,46 +129,60 @@ class _FileRun:
     """Where one file is in its chain of stages (-1: ingest)."""
 
     job_id: uuid.UUID
-    name: str
+    source: SourceFile
     media_id: str | None = None
-    stages: tuple = ()
+    stages: list[str] | None = None
     stage: int = -1
 
     @property
     def stage_name(self) -> str:
-        return "ingest" if self.stage < 0 else self.stages[self.stage].name
+        return "ingest" if self.stage < 0 else self.stages[self.stage]
 
 
-def _result(future, run: _FileRun, stores):
-    """A task's result, with the file's job and media item finished when it failed.
+def _outcome(future, run: _FileRun, stores, case_id: str) -> StageOutcome:
+    """A task's outcome; a task that raised becomes a ``failed`` outcome of its file.
 
-    A task that failed for good (a non-transient error, or retries spent) fails its own file only.
-    A stage that reports bad media (``status == "failed"``) has set the item's reason itself.
+    A task that failed for good (a non-transient error, or retries spent) fails its own file only,
+    and the file keeps a media item with the reason, whatever the exception: no file given ever
+    vanishes from the report. A stage that found bad media has recorded its reason itself.
     """
     try:
-        result = future.result()
+        outcome = future.result()
     except Exception as exc:  # noqa: BLE001 - recorded, the batch goes on
-        reason = f"{run.stage_name} failed: {type(exc).__name__}: {exc}"
-        if run.media_id is not None:
-            jobs.set_media_status(stores.metadata, run.media_id, "failed",
-                                  f"{run.stage_name}_error", reason)
-        jobs.finish_job(stores.metadata, run.job_id, "failed", media_id=run.media_id, error=reason)
-        return None
-    if run.stage >= 0 and result.status == "failed":
+        code, reason = f"{run.stage_name}_error", f"{run.stage_name} failed: {_describe(exc)}"
+        if run.media_id is None:
+            outcome = record_failure(stores, case_id, run.source, code, reason)
+            run.media_id = outcome.media_id
+        else:
+            jobs.set_media_status(stores.metadata, run.media_id, "failed", code, reason)
+            outcome = StageOutcome(stage=run.stage_name, status="failed", media_id=run.media_id,
+                                   error_code=code, error=reason)
+    if outcome.status == "failed":
         jobs.finish_job(stores.metadata, run.job_id, "failed", media_id=run.media_id,
-                        error=getattr(result, "error", None))
-    return result
+                        error=outcome.error)
+    return outcome
 
 
-def _link_speakers(case_id: str, stores, logger) -> int | None:
-    """Case speakers across all files; a failure here is logged and leaves the files done."""
-    if not stores.documents.query(case_id, stage="diarize"):
-        return 0
-    try:
-        return speech.link_case_speakers.submit(case_id).result()
-    except Exception as exc:  # noqa: BLE001 - the per-file results stay valid
-        logger.error("linking speakers across the case failed: %s", exc)
-        return None
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _case_stages(case_id: str, stores, logger) -> dict[str, StageOutcome | None]:
+    """The registry's case stages, each when some file has output of a stage it needs.
+
+    A failure here is logged and leaves the files' results as they are (outcome ``None``).
+    """
+    outcomes: dict[str, StageOutcome | None] = {}
+    for stage in registry.case_stages():
+        if not any(stores.documents.query(case_id, stage=need) for need in stage.needs):
+            continue
+        try:
+            outcomes[stage.name] = case_stage.submit(stage.name, case_id).result()
+        except Exception as exc:  # noqa: BLE001 - the per-file results stay valid
+            logger.error("case stage %s failed: %s", stage.name, exc)
+            outcomes[stage.name] = None
+    return outcomes
 
 
 def _publish(case: str, rows: list[dict], summary: dict) -> None:

@@ -1,4 +1,4 @@
-"""Speech recognition: a small protocol and the faster-whisper implementation.
+"""Speech recognition: a small protocol, the windowed base every recognizer shares, faster-whisper.
 
 :class:`FasterWhisperRecognizer` runs faster-whisper's ``BatchedInferencePipeline`` (the batched
 decoding WhisperX made known) with its bundled Silero VAD and word timestamps. Long recordings are
@@ -14,9 +14,9 @@ faster-whisper's batched default and WhisperX do, and each chunk's text is split
 sentence-like segments at the word timestamps: after a word ending a sentence (``.?!`` and the
 CJK full stops), or at a pause of at least 1 s.
 
-Language: a forced language is used for every window. Otherwise the language is detected on the
-first window that contains speech and then kept for the rest of the file, as Whisper itself does
-with its first 30 seconds.
+Language (:class:`WindowedRecognizer`, shared with WhisperX): a forced language is used for every
+window. Otherwise the language is detected on the first window that contains speech and then kept
+for the rest of the file, as Whisper itself does with its first 30 seconds.
 
 No speech, no text: the batched pipeline skips Whisper's own no-speech and repetition checks, and
 on noise that the VAD lets through Whisper base "hears" a "you", a row of dots or a counting loop.
@@ -29,10 +29,13 @@ empty transcript rather than an invented one.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from aima.models.base import Model
 from aima.models.weights import WHISPER_BASE, resolve_weights
 from aima.speech.audio import AudioSource, AudioWindow, iter_windows
 from aima.speech.transcript import Segment, SpeakerTurn, Transcript, Word
@@ -43,6 +46,8 @@ __all__ = [
     "SpeakerTurn",
     "SpeechRecognizer",
     "Transcript",
+    "WindowTranscript",
+    "WindowedRecognizer",
     "Word",
 ]
 
@@ -73,7 +78,56 @@ class SpeechRecognizer(Protocol):
         ...
 
 
-class FasterWhisperRecognizer:
+@dataclass(frozen=True)
+class WindowTranscript:
+    """What a recognizer heard in one window: segments in file time, and the language it heard
+    (``None`` when it cannot tell; a probability of ``None`` when the model gives none)."""
+
+    segments: list[Segment] = field(default_factory=list)
+    language: str | None = None
+    language_probability: float | None = None
+
+
+class WindowedRecognizer(Model):
+    """A recognizer that reads audio window by window and keeps the first language it hears.
+
+    Subclasses transcribe one window (:meth:`_transcribe_window`). A forced language is used for
+    every window (probability 1.0); otherwise the language of the first window with speech is
+    kept for the rest of the file, as Whisper itself does with its first 30 seconds.
+    """
+
+    kind = "asr"
+
+    def __init__(self, *, window_s: float):
+        super().__init__()
+        self._window_s = window_s
+
+    def transcribe(self, audio: AudioSource, *, language: str | None = None) -> Transcript:
+        """Transcribe a file path or 16 kHz mono float32 samples; ``language`` forces a language."""
+        self.load()
+        detected: tuple[str | None, float | None] | None = (language, 1.0) if language else None
+        segments: list[Segment] = []
+        duration = 0.0
+        for window in iter_windows(audio, window_s=self._window_s):
+            duration = window.offset_s + window.duration_s
+            heard = self._transcribe_window(window, detected[0] if detected else None)
+            if heard.segments and detected is None:
+                detected = (heard.language, heard.language_probability)
+            segments.extend(heard.segments)
+        language_code, probability = detected if detected else (None, None)
+        return Transcript(
+            language=language_code,
+            language_probability=probability,
+            duration_s=round(duration, 3),
+            segments=segments,
+        )
+
+    @abstractmethod
+    def _transcribe_window(self, window: AudioWindow, language: str | None) -> WindowTranscript:
+        """One window's segments, their times shifted by ``window.offset_s``."""
+
+
+class FasterWhisperRecognizer(WindowedRecognizer):
     """Whisper through faster-whisper (CTranslate2): int8 on CPU, float16 on CUDA."""
 
     def __init__(
@@ -88,21 +142,16 @@ class FasterWhisperRecognizer:
         beam_size: int = 5,
         window_s: float = 600.0,
     ):
-        from faster_whisper import BatchedInferencePipeline, WhisperModel
-
+        super().__init__(window_s=window_s)
+        self._model = str(model)
         self._device = _pick_device(device)
         self._compute_type = compute_type or ("float16" if self._device == "cuda" else "int8")
         self._name = name or Path(str(model)).name
+        self._cpu_threads = cpu_threads
         self._batch_size = batch_size
         self._beam_size = beam_size
-        self._window_s = window_s
-        self.whisper = WhisperModel(
-            str(model),
-            device=self._device,
-            compute_type=self._compute_type,
-            cpu_threads=cpu_threads,
-        )
-        self._pipeline = BatchedInferencePipeline(self.whisper)
+        self._whisper: Any = None
+        self._pipeline: Any = None
 
     @classmethod
     def embedded(
@@ -128,28 +177,24 @@ class FasterWhisperRecognizer:
     def parameters(self) -> dict[str, Any]:
         return {"beam_size": self._beam_size, "vad": "silero", "window_s": self._window_s}
 
-    def transcribe(self, audio: AudioSource, *, language: str | None = None) -> Transcript:
-        """Transcribe window by window; see the module docstring for language and silence."""
-        detected: tuple[str, float] | None = (language, 1.0) if language else None
-        segments: list[Segment] = []
-        duration = 0.0
-        for window in iter_windows(audio, window_s=self._window_s):
-            duration = window.offset_s + window.duration_s
-            found, info = self._transcribe_window(window, detected[0] if detected else None)
-            if found and detected is None:
-                detected = (info.language, float(info.language_probability))
-            segments.extend(found)
-        language_code, probability = detected if detected else (None, None)
-        return Transcript(
-            language=language_code,
-            language_probability=probability,
-            duration_s=round(duration, 3),
-            segments=segments,
-        )
+    @property
+    def whisper(self) -> Any:
+        """The loaded faster-whisper ``WhisperModel``."""
+        self.load()
+        return self._whisper
 
-    def _transcribe_window(
-        self, window: AudioWindow, language: str | None
-    ) -> tuple[list[Segment], Any]:
+    def _load(self) -> None:
+        from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+        self._whisper = WhisperModel(
+            self._model,
+            device=self._device,
+            compute_type=self._compute_type,
+            cpu_threads=self._cpu_threads,
+        )
+        self._pipeline = BatchedInferencePipeline(self._whisper)
+
+    def _transcribe_window(self, window: AudioWindow, language: str | None) -> WindowTranscript:
         raw, info = self._pipeline.transcribe(
             window.samples,
             language=language,
@@ -159,7 +204,8 @@ class FasterWhisperRecognizer:
             beam_size=self._beam_size,
         )
         kept = [segment for segment in raw if not is_hallucination(segment)]
-        return [part for segment in kept for part in to_segments(segment, window.offset_s)], info
+        segments = [part for segment in kept for part in to_segments(segment, window.offset_s)]
+        return WindowTranscript(segments, info.language, float(info.language_probability))
 
 
 def is_hallucination(segment: Any) -> bool:

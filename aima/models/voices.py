@@ -1,8 +1,4 @@
-"""Voice embeddings: a small protocol and the Resemblyzer implementation.
-
-A voice embedding is a unit-length vector; the cosine similarity of two embeddings says how alike
-two voices sound. AIMA uses them to tell the speakers of one file apart (diarization) and to find
-the same voice in several files of a case. They never identify who a person is.
+"""Voice encoders: the Resemblyzer implementation of :class:`~aima.speech.voices.VoiceEncoder`.
 
 :class:`ResemblyzerVoiceEncoder` is Resemblyzer's GE2E encoder (256 dimensions, Apache-2.0); its
 weights ship inside the ``resemblyzer`` wheel, so it works offline on CPU. It embeds 1.6 s partial
@@ -14,52 +10,33 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from importlib.metadata import version
-from typing import Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
+from aima.models.base import Model
 from aima.speech.audio import SAMPLE_RATE
+from aima.speech.voices import VoiceEncoder, l2_normalise
+
+__all__ = ["ResemblyzerVoiceEncoder", "VoiceEncoder", "l2_normalise"]
 
 _PARTIAL_SAMPLES = 160 * SAMPLE_RATE // 100  # 160 mel frames of 10 ms = 1.6 s
 _PARTIAL_HOP = _PARTIAL_SAMPLES // 2
 _TARGET_DBFS = -30.0  # Resemblyzer's training loudness
 
 
-@runtime_checkable
-class VoiceEncoder(Protocol):
-    """Maps speech (16 kHz mono float32) to L2-normalised voice embeddings."""
-
-    @property
-    def model_id(self) -> str:
-        """Identifies model and weights: embeddings of different ids are not comparable."""
-        ...
-
-    @property
-    def dimension(self) -> int: ...
-
-    def embed(self, wav: np.ndarray) -> np.ndarray:
-        """One embedding, shape ``(dimension,)``, for a whole utterance."""
-        ...
-
-    def embed_segments(self, wav: np.ndarray, spans: Sequence[tuple[float, float]]) -> np.ndarray:
-        """One embedding per ``(start, end)`` span in seconds, shape ``(len(spans), dimension)``."""
-        ...
-
-
-class ResemblyzerVoiceEncoder:
+class ResemblyzerVoiceEncoder(Model):
     """Resemblyzer's 256-d voice encoder with its bundled weights, on CPU by default."""
 
-    def __init__(self, device: str = "cpu", batch_size: int = 64):
-        with warnings.catch_warnings():  # webrtcvad imports the deprecated pkg_resources
-            warnings.simplefilter("ignore")
-            from resemblyzer import VoiceEncoder as _Encoder
-            from resemblyzer.audio import wav_to_mel_spectrogram
+    kind = "voices"
 
-        self._mel = wav_to_mel_spectrogram
-        self._encoder = _Encoder(device=device, verbose=False)
-        self._encoder.eval()
+    def __init__(self, device: str = "cpu", batch_size: int = 64):
+        super().__init__()
+        self._device = device
         self._batch_size = batch_size
         self._model_id = f"resemblyzer-{version('resemblyzer')}"
+        self._encoder: Any = None
+        self._mel: Any = None
 
     @property
     def model_id(self) -> str:
@@ -68,6 +45,16 @@ class ResemblyzerVoiceEncoder:
     @property
     def dimension(self) -> int:
         return 256
+
+    def _load(self) -> None:
+        with warnings.catch_warnings():  # webrtcvad imports the deprecated pkg_resources
+            warnings.simplefilter("ignore")
+            from resemblyzer import VoiceEncoder as _Encoder
+            from resemblyzer.audio import wav_to_mel_spectrogram
+
+        self._mel = wav_to_mel_spectrogram
+        self._encoder = _Encoder(device=self._device, verbose=False)
+        self._encoder.eval()
 
     def embed(self, wav: np.ndarray) -> np.ndarray:
         with warnings.catch_warnings():
@@ -89,10 +76,11 @@ class ResemblyzerVoiceEncoder:
 
     def _embed_clips(self, clips: Sequence[np.ndarray]) -> np.ndarray:
         """Cut each clip into 1.6 s partials, embed all partials in batches, average per clip."""
-        import torch
-
         if not clips:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        self.load()
+        import torch
+
         partials: list[np.ndarray] = []
         owners: list[int] = []
         for index, clip in enumerate(clips):
@@ -126,10 +114,3 @@ def _normalise_volume(samples: np.ndarray) -> np.ndarray:
         return samples
     gain_db = _TARGET_DBFS - 20.0 * np.log10(rms)
     return samples * np.float32(10.0 ** (gain_db / 20.0)) if gain_db > 0 else samples
-
-
-def l2_normalise(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    array = np.asarray(vectors, dtype=np.float64)
-    norms = np.linalg.norm(array, axis=-1, keepdims=True)
-    return array / np.where(norms == 0.0, 1.0, norms)

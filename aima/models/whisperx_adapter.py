@@ -1,19 +1,19 @@
 """WhisperX for the gpu profile: batched Whisper, wav2vec2 forced alignment, pyannote diarization.
 
 Written against whisperx 3.x (3.8): ``whisperx.load_model``, ``whisperx.load_align_model``,
-``whisperx.align``, ``whisperx.diarize.DiarizationPipeline`` and ``whisperx.assign_word_speakers``.
-whisperx is imported only when :class:`WhisperXRecognizer` is built; it pins its own torch and
-torchaudio, so it lives in the GPU worker image (``aima[gpu]``), not in the embedded install.
+``whisperx.align`` and ``whisperx.diarize.DiarizationPipeline``. whisperx is imported only when a
+:class:`WhisperXRecognizer` is built; it pins its own torch and torchaudio, so it lives in the GPU
+worker image (``aima[gpu]``), not in the embedded install.
 
-Diarization: pyannote when a Hugging Face token is given, the hub is reachable and the gated
-pipeline loads; otherwise the embedded diarization
-(:class:`~aima.speech.diarization.EmbeddedDiarizer`) labels the speakers, so a run never fails for
-want of a token.
+Diarization: the recognizer labels speakers with the :class:`~aima.speech.diarization.Diarizer`
+it is given. :func:`pyannote_or` picks pyannote (:class:`PyannoteDiarizer`) when a Hugging Face
+token is given, the hub is reachable and the gated pipeline loads; otherwise the embedded
+diarization it falls back to, so a run never fails for want of a token.
 
 Long files are transcribed and aligned window by window (30 minutes by default) with times
-shifted by each window's offset. pyannote diarizes the whole file at once (speaker labels must be
-consistent across the file): it holds the 16 kHz track in memory, about 230 MB per hour, which the
-GPU machines have.
+shifted by each window's offset (:class:`~aima.models.asr.WindowedRecognizer`). pyannote diarizes
+the whole file at once (speaker labels must be consistent across the file): it holds the 16 kHz
+track in memory, about 230 MB per hour, which the GPU machines have.
 """
 
 from __future__ import annotations
@@ -26,10 +26,13 @@ from typing import Any, Literal
 import numpy as np
 
 from aima.errors import AimaError
+from aima.models.asr import WindowedRecognizer, WindowTranscript
+from aima.models.base import Model
 from aima.models.weights import is_online
-from aima.speech.audio import AudioSource, iter_windows
-from aima.speech.diarization import EmbeddedDiarizer
+from aima.speech.audio import AudioSource, AudioWindow
+from aima.speech.diarization import Diarization, Diarizer, assign_speakers, speaker_centroids
 from aima.speech.transcript import Segment, SpeakerTurn, Transcript, Word
+from aima.speech.voices import VoiceEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -58,32 +61,88 @@ def choose_diarization(hf_token: str | None, *, online: bool | None = None) -> D
     return "pyannote" if hf_token and reachable else "embedded"
 
 
-def load_pyannote(
-    hf_token: str | None,
-    device: str,
-    model_name: str | None = None,
-    *,
-    factory: Callable[..., Any] | None = None,
-) -> Any | None:
-    """whisperx's pyannote ``DiarizationPipeline``, or ``None`` when it cannot be had.
+class PyannoteDiarizer(Model):
+    """A :class:`~aima.speech.diarization.Diarizer`: whisperx's pyannote ``DiarizationPipeline``.
 
-    ``None`` means: use the embedded diarization. ``factory`` defaults to
-    ``whisperx.diarize.DiarizationPipeline``.
+    Words and segments take the speaker of the pyannote turns they overlap most
+    (:func:`~aima.speech.diarization.assign_speakers`, as for the embedded diarization); voice
+    centroids come from ``encoder``, so that case linking compares every file's speakers in one
+    embedding space. ``factory`` defaults to ``whisperx.diarize.DiarizationPipeline``.
     """
-    if choose_diarization(hf_token) == "embedded":
-        return None
-    try:
+
+    kind = "diarizer"
+
+    def __init__(
+        self,
+        hf_token: str,
+        encoder: VoiceEncoder,
+        *,
+        device: str = "cuda",
+        model_name: str | None = None,
+        factory: Callable[..., Any] | None = None,
+    ):
+        super().__init__()
+        self.encoder = encoder
+        self._token = hf_token
+        self._device = device
+        self._model_name = model_name
+        self._factory = factory
+        self._pipeline: Any = None
+
+    @property
+    def model_id(self) -> str:
+        return f"pyannote/{self._model_name or 'whisperx-default'}/{self.encoder.model_id}"
+
+    def _load(self) -> None:
+        factory = self._factory
         if factory is None:
             import_whisperx()
             from whisperx.diarize import DiarizationPipeline as factory
-        return factory(model_name=model_name, token=hf_token, device=device)
+        self._pipeline = factory(
+            model_name=self._model_name, token=self._token, device=self._device
+        )
+
+    def diarize(
+        self, audio: AudioSource, transcript: Transcript, *, num_speakers: int | None = None
+    ) -> Diarization:
+        self.load()
+        whole = audio if isinstance(audio, np.ndarray) else str(audio)
+        turns = turns_from_dataframe(self._pipeline(whole, num_speakers=num_speakers))
+        centroids = speaker_centroids(self.encoder, audio, turns)
+        return Diarization(assign_speakers(transcript, turns), centroids, self.model_id)
+
+
+def pyannote_or(
+    fallback: Diarizer,
+    hf_token: str | None,
+    encoder: VoiceEncoder,
+    *,
+    device: str = "cuda",
+    model_name: str | None = None,
+    factory: Callable[..., Any] | None = None,
+) -> Diarizer:
+    """pyannote, loaded now, when a token is given, the hub is reachable and the gated pipeline
+    loads; otherwise ``fallback``. Loaded now because which of the two runs is part of the key
+    the recognizer's transcripts are stored under."""
+    if choose_diarization(hf_token) == "embedded":
+        return fallback
+    pyannote = PyannoteDiarizer(
+        hf_token, encoder, device=device, model_name=model_name, factory=factory
+    )
+    try:
+        pyannote.load()
     except Exception as exc:  # gated model not accepted, hub unreachable, pyannote missing
         logger.warning("pyannote diarization unavailable (%s); using embedded diarization", exc)
-        return None
+        return fallback
+    return pyannote
 
 
-class WhisperXRecognizer:
-    """A :class:`~aima.models.asr.SpeechRecognizer` that also aligns words and labels speakers."""
+class WhisperXRecognizer(WindowedRecognizer):
+    """A :class:`~aima.models.asr.SpeechRecognizer` that also aligns words and labels speakers.
+
+    whisperx gives no probability for a detected language, so ``language_probability`` is 1.0
+    when the language is forced and ``None`` otherwise.
+    """
 
     def __init__(
         self,
@@ -92,25 +151,21 @@ class WhisperXRecognizer:
         device: str = "cuda",
         compute_type: str | None = None,
         batch_size: int = 16,
-        hf_token: str | None = None,
-        diarization_model: str | None = None,
-        fallback_diarizer: EmbeddedDiarizer | None = None,
+        diarizer: Diarizer | None = None,
         model_dir: str | None = None,
         window_s: float = 1800.0,
     ):
+        super().__init__(window_s=window_s)
         self._whisperx = import_whisperx()
+        self._model_path = str(model)
         self._device = device
         self._compute_type = compute_type or ("float16" if device == "cuda" else "int8")
         self._name = Path(str(model)).name
         self._batch_size = batch_size
-        self._window_s = window_s
         self._model_dir = model_dir
-        self._model = self._whisperx.load_model(
-            str(model), device, compute_type=self._compute_type, download_root=model_dir
-        )
+        self._model: Any = None
         self._aligners: dict[str, tuple[Any, Any] | None] = {}
-        self._pyannote = load_pyannote(hf_token, device, diarization_model)
-        self._fallback = fallback_diarizer
+        self.diarizer = diarizer
 
     @property
     def model_id(self) -> str:
@@ -118,47 +173,39 @@ class WhisperXRecognizer:
 
     @property
     def parameters(self) -> dict[str, Any]:
-        diarization = "pyannote" if self._pyannote else ("embedded" if self._fallback else "none")
+        if self.diarizer is None:
+            diarization = "none"
+        else:
+            diarization = "pyannote" if isinstance(self.diarizer, PyannoteDiarizer) else "embedded"
         return {"alignment": "wav2vec2", "diarization": diarization}
+
+    def _load(self) -> None:
+        self._model = self._whisperx.load_model(
+            self._model_path,
+            self._device,
+            compute_type=self._compute_type,
+            download_root=self._model_dir,
+        )
 
     def transcribe(
         self, audio: AudioSource, *, language: str | None = None, num_speakers: int | None = None
     ) -> Transcript:
-        """Transcribe and align window by window, then label speakers over the whole file.
+        """Transcribe and align window by window, then label speakers over the whole file."""
+        transcript = super().transcribe(audio, language=language)
+        if self.diarizer is None or transcript.is_empty:
+            return transcript
+        return self.diarizer.diarize(audio, transcript, num_speakers=num_speakers).transcript
 
-        The language is detected on the first window with speech and kept for the rest, like
-        :class:`~aima.models.asr.FasterWhisperRecognizer`; whisperx gives no probability for a
-        detected language, so ``language_probability`` is 1.0 when forced and ``None`` otherwise.
-        """
-        forced = language is not None
-        segments: list[dict] = []
-        duration = 0.0
-        for window in iter_windows(audio, window_s=self._window_s):
-            duration = window.offset_s + window.duration_s
-            result = self._model.transcribe(
-                window.samples, batch_size=self._batch_size, language=language
-            )
-            if not result["segments"]:
-                continue
-            language = language or result["language"]
-            aligned = self._align(result["segments"], window.samples, language)
-            segments += shift_segments(aligned, window.offset_s)
-        result = {"segments": segments, "language": language}
-        probability = 1.0 if forced else None
-        if self._pyannote is not None and segments:
-            whole = audio if isinstance(audio, np.ndarray) else str(audio)
-            diarize_df = self._pyannote(whole, num_speakers=num_speakers)
-            result = self._whisperx.assign_word_speakers(diarize_df, result)
-            turns = turns_from_dataframe(diarize_df)
-            return transcript_from_whisperx(
-                result, duration_s=duration, language_probability=probability, turns=turns
-            )
-        transcript = transcript_from_whisperx(
-            result, duration_s=duration, language_probability=probability
+    def _transcribe_window(self, window: AudioWindow, language: str | None) -> WindowTranscript:
+        result = self._model.transcribe(
+            window.samples, batch_size=self._batch_size, language=language
         )
-        if self._fallback is not None and segments:
-            return self._fallback.diarize(audio, transcript, num_speakers=num_speakers).transcript
-        return transcript
+        if not result["segments"]:
+            return WindowTranscript()
+        heard = language or result["language"]
+        aligned = self._align(result["segments"], window.samples, heard)
+        segments = segments_from_whisperx(shift_segments(aligned, window.offset_s))
+        return WindowTranscript(segments, heard, 1.0 if language else None)
 
     def _align(self, segments: list[dict], samples: Any, language: str) -> list[dict]:
         """Forced alignment of the words; the unaligned segments when no aligner is available."""
@@ -227,15 +274,19 @@ def transcript_from_whisperx(
     whisperx leaves out start/end/score of words it cannot align (digits, symbols); such a word
     gets the time between its neighbours. whisperx gives no language probability.
     """
-    segments = [_segment(segment) for segment in result.get("segments", [])]
-    segments = [segment for segment in segments if segment.text]
     return Transcript(
         language=result.get("language"),
         language_probability=language_probability,
         duration_s=round(duration_s, 3),
-        segments=segments,
+        segments=segments_from_whisperx(result.get("segments", [])),
         turns=list(turns),
     )
+
+
+def segments_from_whisperx(segments: Sequence[Mapping[str, Any]]) -> list[Segment]:
+    """whisperx segments as :class:`Segment` objects; segments without text are left out."""
+    converted = [_segment(segment) for segment in segments]
+    return [segment for segment in converted if segment.text]
 
 
 def _segment(segment: Mapping[str, Any]) -> Segment:

@@ -17,6 +17,10 @@
    out.
 
 Local labels are ``SPEAKER_00``, ``SPEAKER_01``, ... in order of first appearance.
+
+:class:`Diarizer` is what every diarization offers (this one, pyannote through WhisperX in
+:mod:`aima.models.whisperx_adapter`); the voice encoder is given through
+:class:`~aima.speech.voices.VoiceEncoder`, so this module imports no model.
 """
 
 from __future__ import annotations
@@ -24,12 +28,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from aima.models.voices import VoiceEncoder, l2_normalise
 from aima.speech.audio import AudioCursor, AudioSource
 from aima.speech.transcript import Segment, SpeakerTurn, Transcript, Word
+from aima.speech.voices import VoiceEncoder, l2_normalise
 
 Span = tuple[float, float]
 
@@ -45,6 +50,22 @@ class Diarization:
     @property
     def turns(self) -> list[SpeakerTurn]:
         return self.transcript.turns
+
+
+@runtime_checkable
+class Diarizer(Protocol):
+    """Says who speaks when in one file: labels a transcript's words and gives voice centroids."""
+
+    @property
+    def model_id(self) -> str:
+        """Identifies the diarization and its voice model; part of the key results are stored by."""
+        ...
+
+    def diarize(
+        self, audio: AudioSource, transcript: Transcript, *, num_speakers: int | None = None
+    ) -> Diarization:
+        """Label every word and segment of ``transcript`` with a local speaker and build turns."""
+        ...
 
 
 class EmbeddedDiarizer:
@@ -76,6 +97,19 @@ class EmbeddedDiarizer:
     @property
     def model_id(self) -> str:
         return f"embedded-diarization/{self.encoder.model_id}/t{self.threshold}"
+
+    @property
+    def parameters(self) -> dict[str, float | int]:
+        """The settings that change the labels (``read_block_s`` only bounds memory)."""
+        return {
+            "window_s": self.window_s,
+            "hop_s": self.hop_s,
+            "threshold": self.threshold,
+            "region_gap_s": self.region_gap_s,
+            "turn_gap_s": self.turn_gap_s,
+            "min_speaker_windows": self.min_speaker_windows,
+            "max_clustered_windows": self.max_clustered_windows,
+        }
 
     def diarize(
         self, audio: AudioSource, transcript: Transcript, *, num_speakers: int | None = None
@@ -310,6 +344,7 @@ def _turns_from_words(
 
 __all__ = [
     "Diarization",
+    "Diarizer",
     "EmbeddedDiarizer",
     "Segment",
     "SpeakerTurn",

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from aima.models.voices import l2_normalise
 from aima.speech.transcript import SpeakerTurn
+from aima.speech.voices import l2_normalise
 
 DEFAULT_THRESHOLD = 0.2
 """Cosine distance between voice centroids below which two file speakers count as one voice.

@@ -1,19 +1,22 @@
-"""The settings and open stores of this process, shared by the tasks that run in it.
+"""The settings, open stores and loaded models of this process, shared by its task runs.
 
 Prefect runs a flow's tasks in threads of one process by default; they share one set of store
-clients (each is thread-safe, and a Milvus Lite file can only be opened by one process anyway).
+clients (each is thread-safe, and a Milvus Lite file can only be opened by one process anyway) and
+one instance of each model (they take seconds to load). Secrets a model needs (the Hugging Face
+token) are resolved here, where the settings are read, and handed to the model factory.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from aima.settings import Settings, load_settings
 from aima.storage import Stores, open_stores
 
 _lock = threading.Lock()
 _stores: Stores | None = None
-_speech: dict = {}  # SpeechModels by model settings, loaded on first use, kept for the process
+_models: dict[tuple, Any] = {}  # by (kind, model settings), kept for the process
 
 
 def stores() -> Stores:
@@ -28,16 +31,18 @@ def settings() -> Settings:
     return stores().settings
 
 
-def speech_models():
-    """The speech models of the settings' profile (loaded once: they take seconds to load)."""
-    from aima.models.speech import load_speech_models
+def model(kind: str) -> Any:
+    """The model of ``kind`` for the settings' profile, loaded once per process."""
+    from aima.blocks.secrets import hf_token
+    from aima.models.factory import load_model
 
     current = settings()
-    key = (current.model_profile, current.asr_model, str(current.model_cache_dir))
+    key = (kind, current.model_profile, current.asr_model, str(current.model_cache_dir))
     with _lock:
-        if key not in _speech:
-            _speech[key] = load_speech_models(current)
-        return _speech[key]
+        if key not in _models:
+            token = hf_token(current) if current.model_profile == "gpu" else None
+            _models[key] = load_model(kind, current, hf_token=token)
+        return _models[key]
 
 
 def close() -> None:

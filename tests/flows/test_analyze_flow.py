@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from aima.flows.analyze import analyze_media
 from aima.settings import load_settings
+from aima.stages import registry
 from aima.storage import audit, open_stores
 from aima.storage.cases import get_case
 from aima.storage.models import Job, MediaItem, StageRun
@@ -98,7 +99,8 @@ def test_running_again_recomputes_nothing(corpus, aima_env, monkeypatch):
     analyze_media(case="again", sources=[str(root / "video"), str(root / "images")])
 
     assert stage_runs(aima_env) == before  # same runs, same attempt counts, same finish times
-    assert {stage for _, stage in before} == {"ingest", "preprocess", "transcribe", "diarize"}
+    assert {stage for _, stage in before} == (registry.stage_names_for("video")
+                                              | registry.stage_names_for("image"))
 
     analyze_media(case="again", sources=[str(root / "video")], reanalyse=True)
     after = stage_runs(aima_env)
@@ -243,3 +245,49 @@ def test_the_flow_run_shows_progress_and_a_table_of_files(corpus, aima_env):
     assert {row["name"]: row["status"] for row in table}["notes.mp4"] == "rejected"
     assert len(table) == 3
     assert "| notes.mp4 |  | rejected | not a media file" in latest["aima-summary-pier-9"].data
+
+
+def test_no_file_vanishes_whatever_a_stage_raises(corpus, aima_env, monkeypatch):
+    """An unexpected exception in ingest or in a later stage fails that file alone, which stays in
+    the report, the files table and the status with a specific reason."""
+    from aima.stages import ingest as ingest_stage
+    from aima.stages.preprocess import Preprocess
+
+    root, _ = corpus
+    first, second, third = sorted((root / "images").iterdir())[:2] + [root / "video" / "speech.mp4"]
+    real_sniff, real_compute = ingest_stage.sniff, Preprocess.compute
+    calls = {"compute": 0}
+
+    def sniff(path, *args, **kwargs):
+        if path.name == first.name:
+            raise RuntimeError("the decoder crashed")
+        return real_sniff(path, *args, **kwargs)
+
+    def compute(self, request, model):
+        if request.media_type == "video":
+            calls["compute"] += 1
+            raise ValueError("keyframe index out of range")
+        return real_compute(self, request, model)
+
+    monkeypatch.setattr(ingest_stage, "sniff", sniff)
+    monkeypatch.setattr(Preprocess, "compute", compute)
+
+    result = analyze_media(case="vanish", sources=[str(first), str(second), str(third)])
+
+    rows = {row["name"]: row for row in result["media"]}
+    assert len(rows) == 3
+    assert (rows[first.name]["status"], rows[first.name]["error_code"]) == ("failed", "ingest_error")
+    assert "RuntimeError: the decoder crashed" in rows[first.name]["error"]
+    assert (rows[third.name]["status"], rows[third.name]["error_code"]) == (
+        "failed", "preprocess_error")
+    assert "ValueError: keyframe index out of range" in rows[third.name]["error"]
+    assert rows[second.name]["status"] == "done"
+    assert calls["compute"] == 1  # a bug is not retried
+    with open_stores(load_settings()) as stores:
+        with stores.objects.open(result["report_key"]) as stream:
+            report = json.load(stream)
+        with stores.metadata.session() as session:
+            jobs = session.scalars(select(Job).where(Job.kind == "file")).all()
+    assert {m["name"] for m in report["media"]} == set(rows)
+    assert report["summary"]["files"] == 3
+    assert sorted(job.status for job in jobs) == ["done", "failed", "failed"]

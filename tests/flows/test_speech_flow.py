@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from aima.flows.analyze import analyze_media
 from aima.settings import load_settings
+from aima.stages import registry
 from aima.storage import open_stores
 from aima.storage.models import StageRun
 from tests.mediagen import ffmpeg, make_garbled_copy, make_video
@@ -117,7 +118,7 @@ def test_rerun_keeps_speaker_ids_and_recomputes_nothing(speech_case, aima_env):
     assert again == runs
     assert {s["id"] for s in after["speakers"]} == {s["id"] for s in before["speakers"]}
     assert after["assignments"] == before["assignments"]
-    assert {stage for _, stage in runs} == {"ingest", "preprocess", "transcribe", "diarize"}
+    assert {stage for _, stage in runs} == registry.stage_names_for("audio")
 
 
 def test_subtitles_export_per_media_item(speech_case, aima_env, tmp_path):

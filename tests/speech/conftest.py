@@ -42,9 +42,10 @@ def model_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def recognizer(model_cache):
-    from aima.models.asr import FasterWhisperRecognizer
+    from aima.models.factory import load_model
+    from aima.settings import Settings
 
-    return FasterWhisperRecognizer.embedded(cache_dir=model_cache)
+    return load_model("asr", Settings(model_cache_dir=model_cache))
 
 
 @pytest.fixture(scope="session")
@@ -56,9 +57,9 @@ def voice_encoder():
 
 @pytest.fixture(scope="session")
 def diarizer(voice_encoder):
-    from aima.speech.diarization import EmbeddedDiarizer
+    from aima.models.diarizer import ClusteringDiarizer
 
-    return EmbeddedDiarizer(voice_encoder)
+    return ClusteringDiarizer(voice_encoder)
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import io
 
-from aima.models.speech import SpeechModels
 from aima.settings import Settings
 from aima.speech.transcript import Segment, SpeakerTurn, Transcript, Word
 from aima.storage import open_stores
 from aima.storage.cases import get_or_create_case
 from aima.storage.models import MediaItem
-from aima.transcription import diarize_media
+from aima.pipeline.runner import run_media_stage
 from tests.speech import speechgen
 from tests.speech.speechgen import VOICE_A, VOICE_B
 
@@ -32,7 +31,7 @@ def test_turns_from_the_recognizer_are_kept(tmp_path, recognizer, voice_encoder,
         case = get_or_create_case(stores.metadata, "gpu")
         case_id = str(case.id)
         with stores.metadata.session() as session:
-            item = MediaItem(case_id=case.id, sha256="e" * 64, original_name="d.wav",
+            item = MediaItem(case_id=case.id, sha256="e" * 64, original_name="d.wav", media_type="audio",
                              source_uri=str(wav), status="preprocessed")
             session.add(item)
             session.flush()
@@ -43,9 +42,9 @@ def test_turns_from_the_recognizer_are_kept(tmp_path, recognizer, voice_encoder,
         stores.documents.put(case_id, "transcribe", media_id,
                              {"model_id": "whisperx/large-v3/float16",
                               **transcript.model_dump(mode="json")})
-        models = SpeechModels(recognizer, voice_encoder, diarizer)
+        models = {"asr": recognizer, "voices": voice_encoder, "diarizer": diarizer}.get
 
-        outcome = diarize_media(stores, Settings(data_dir=tmp_path / "data"), models, media_id)
+        outcome = run_media_stage(stores, "diarize", media_id, models=models)
 
         assert outcome.status == "done"
         document = stores.documents.get(case_id, "diarize", media_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aima.models.voices import VoiceEncoder
+from aima.speech.voices import VoiceEncoder
 from tests.speech import speechgen
 from tests.speech.speechgen import VOICE_A, VOICE_B
 

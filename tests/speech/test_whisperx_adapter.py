@@ -1,29 +1,36 @@
-"""The WhisperX adapter's parts that run without whisperx: result conversion and fallback choice.
+"""The WhisperX adapter without whisperx: result conversion, diarizer choice, the windowed loop.
 
 whisperx needs torch 2.9.1 and downloads its alignment and pyannote models, so it cannot run here
 (FACTS.md). Its results are plain dicts and DataFrames; these tests build them in exactly the
 shapes whisperx 3.8 returns, from a real transcription and real reference turns of the dialogue.
+A whisperx stand-in whose Whisper is the embedded faster-whisper model drives the recognizer
+itself through its windows.
 """
 
 from __future__ import annotations
 
 import importlib.util
+from types import SimpleNamespace
 
+import jiwer
 import pandas as pd
 import pytest
 from pyannote.core import Annotation
 from pyannote.core import Segment as Span
 
+from aima.models import whisperx_adapter
 from aima.models.whisperx_adapter import (
+    PyannoteDiarizer,
     WhisperXRecognizer,
     WhisperXUnavailable,
     choose_diarization,
-    load_pyannote,
+    pyannote_or,
     shift_segments,
     transcript_from_whisperx,
     turns_from_dataframe,
 )
-from aima.speech.diarization import assign_speakers
+from aima.speech.diarization import Diarizer, assign_speakers
+from tests.speech.scoring import der, normalise
 
 
 def whisperx_result(transcript, with_speakers: bool = True) -> dict:
@@ -144,7 +151,9 @@ def test_pyannote_only_with_a_token_and_a_reachable_hub(monkeypatch):
     assert choose_diarization("hf_token") == "pyannote"
 
 
-def test_a_pyannote_pipeline_that_cannot_load_means_embedded_diarization(monkeypatch):
+def test_a_pyannote_pipeline_that_cannot_load_means_embedded_diarization(
+    monkeypatch, diarizer, voice_encoder
+):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     made = []
 
@@ -154,13 +163,97 @@ def test_a_pyannote_pipeline_that_cannot_load_means_embedded_diarization(monkeyp
             "401 Client Error: access to pyannote/speaker-diarization-community-1 is restricted"
         )
 
-    assert load_pyannote("hf_token", "cuda", factory=gated) is None
+    assert pyannote_or(diarizer, "hf_token", voice_encoder, factory=gated) is diarizer
     assert made == [{"model_name": None, "token": "hf_token", "device": "cuda"}]
-    assert load_pyannote(None, "cuda", factory=gated) is None
+    assert pyannote_or(diarizer, None, voice_encoder, factory=gated) is diarizer
     assert len(made) == 1  # no token: not even tried
 
-    pipeline = object()
-    assert load_pyannote("hf_token", "cuda", factory=lambda **kwargs: pipeline) is pipeline
+    pyannote = pyannote_or(diarizer, "hf_token", voice_encoder, factory=lambda **kwargs: object())
+    assert isinstance(pyannote, PyannoteDiarizer) and isinstance(pyannote, Diarizer)
+    assert pyannote.loaded  # which diarizer runs is part of the recognizer's storage key
+
+
+def test_pyannote_turns_label_the_words_and_give_centroids_in_the_encoders_space(
+    monkeypatch, dialogue, dialogue_transcript, dialogue_diarization, voice_encoder
+):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    calls = []
+
+    def pipeline(audio, num_speakers=None):  # whisperx's DiarizationPipeline.__call__
+        calls.append((audio, num_speakers))
+        return diarize_dataframe(dialogue.turns)
+
+    pyannote = PyannoteDiarizer("hf_token", voice_encoder, factory=lambda **kwargs: pipeline)
+
+    result = pyannote.diarize(dialogue.path, dialogue_transcript, num_speakers=2)
+
+    assert calls == [(str(dialogue.path), 2)]
+    assert der(dialogue.turns, result.turns, collar=0.0) == pytest.approx(0.0, abs=1e-3)
+    assert {s.speaker for s in result.transcript.segments} == {"SPEAKER_00", "SPEAKER_01"}
+    assert set(result.centroids) == {"SPEAKER_00", "SPEAKER_01"}
+    for label, centroid in result.centroids.items():  # pyannote labels match the embedded ones
+        assert float(centroid @ dialogue_diarization.centroids[label]) > 0.9
+    assert result.model_id.startswith("pyannote/") and voice_encoder.model_id in result.model_id
+
+
+def whisperx_standin(recognizer) -> SimpleNamespace:
+    """whisperx 3.8's surface as the recognizer uses it, with the embedded Whisper inside.
+
+    ``transcribe`` returns segments with words, as ``whisperx.align`` would; no alignment model
+    is available, so the recognizer keeps those timings (its path for a language without one).
+    """
+    windows = []
+
+    class Model:
+        def transcribe(self, samples, batch_size, language=None):
+            windows.append(len(samples))
+            return whisperx_result(recognizer.transcribe(samples, language=language), False)
+
+    def load_align_model(**kwargs):
+        raise OSError("no wav2vec2 model here")
+
+    return SimpleNamespace(
+        load_model=lambda *args, **kwargs: Model(),
+        load_align_model=load_align_model,
+        windows=windows,
+    )
+
+
+def test_whisperx_reads_windows_in_file_time_and_keeps_the_first_language(
+    monkeypatch, recognizer, dialogue, dialogue_transcript
+):
+    standin = whisperx_standin(recognizer)
+    monkeypatch.setattr(whisperx_adapter, "import_whisperx", lambda: standin)
+    whisperx = WhisperXRecognizer("large-v3", device="cpu", window_s=10.0)
+    assert whisperx.model_id == "whisperx/large-v3/int8" and not whisperx.loaded
+
+    transcript = whisperx.transcribe(dialogue.path)
+
+    assert len(standin.windows) >= 3
+    assert (transcript.language, transcript.language_probability) == ("en", None)
+    assert transcript.duration_s == pytest.approx(dialogue_transcript.duration_s, abs=0.01)
+    starts = [segment.start for segment in transcript.segments]
+    assert starts == sorted(starts) and transcript.segments[-1].end > 10.0
+    assert transcript.segments[-1].end <= transcript.duration_s
+    wer = jiwer.wer(normalise(dialogue_transcript.text), normalise(transcript.text))
+    assert wer < 0.2
+    assert transcript.turns == [] and whisperx.parameters["diarization"] == "none"
+
+    forced = whisperx.transcribe(dialogue.path, language="en")
+    assert (forced.language, forced.language_probability) == ("en", 1.0)
+
+
+def test_whisperx_labels_speakers_with_the_diarizer_it_is_given(
+    monkeypatch, recognizer, diarizer, dialogue
+):
+    monkeypatch.setattr(whisperx_adapter, "import_whisperx", lambda: whisperx_standin(recognizer))
+    whisperx = WhisperXRecognizer("large-v3", device="cpu", diarizer=diarizer)
+
+    transcript = whisperx.transcribe(dialogue.path)
+
+    assert whisperx.parameters == {"alignment": "wav2vec2", "diarization": "embedded"}
+    assert der(dialogue.turns, transcript.turns, collar=0.25) <= 0.2
+    assert all(segment.speaker for segment in transcript.segments)
 
 
 @pytest.mark.skipif(

@@ -24,6 +24,46 @@ PART_SIZE = 8 * 1024 * 1024  # multipart part size: bounds the memory one upload
 BAD_CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"}
 
 
+DEFAULT_ENDPOINT = "https://s3.amazonaws.com"
+
+
+def s3_client(endpoint: str | None, *, access_key: str | None = None,
+              secret_key: str | None = None, region: str | None = None,
+              connect_timeout_s: float = 5.0) -> Minio:
+    """A minio client with bounded timeouts and a few retries of its own; the one factory used
+    by the object store and by ``s3://`` sources."""
+    parts = urlsplit(endpoint or DEFAULT_ENDPOINT)
+    timeout = urllib3.Timeout(connect=connect_timeout_s, read=max(60.0, connect_timeout_s))
+    http = urllib3.PoolManager(
+        timeout=timeout, maxsize=10, retries=urllib3.Retry(total=2, backoff_factor=0.2, connect=1)
+    )
+    return Minio(parts.netloc, access_key=access_key, secret_key=secret_key, region=region,
+                 secure=parts.scheme == "https", http_client=http)
+
+
+def s3_client_from_settings(settings) -> Minio:
+    """:func:`s3_client` for the ``AIMA_S3__*`` settings."""
+    s3 = settings.s3
+    return s3_client(
+        s3.endpoint,
+        access_key=s3.access_key.get_secret_value() if s3.access_key else None,
+        secret_key=s3.secret_key.get_secret_value() if s3.secret_key else None,
+        region=s3.region,
+        connect_timeout_s=settings.connect_timeout_s,
+    )
+
+
+def s3_unavailable(exc: Exception, where: str) -> StoreUnavailable:
+    """One clear error naming the setting to fix, for an S3 error or an unreachable endpoint."""
+    if isinstance(exc, S3Error):
+        if exc.code in BAD_CREDENTIALS:
+            return StoreUnavailable("AIMA_S3__ACCESS_KEY/AIMA_S3__SECRET_KEY",
+                                    f"{where} rejected the credentials ({exc.code})")
+        return StoreUnavailable(SETTING, f"{where}: {exc.code}: {exc.message}")
+    return StoreUnavailable("AIMA_S3__ENDPOINT",
+                            f"cannot reach {where}: connection refused or timed out")
+
+
 class S3ObjectStore:
     """``s3://bucket[/prefix]`` on AWS S3 or any S3-compatible endpoint (MinIO)."""
 
@@ -41,20 +81,9 @@ class S3ObjectStore:
         parts = urlsplit(url)
         self.bucket = parts.netloc
         self.prefix = parts.path.strip("/") + "/" if parts.path.strip("/") else ""
-        endpoint_parts = urlsplit(endpoint or "https://s3.amazonaws.com")
-        self.endpoint = endpoint_parts.netloc
-        timeout = urllib3.Timeout(connect=connect_timeout_s, read=max(60.0, connect_timeout_s))
-        http = urllib3.PoolManager(
-            timeout=timeout, maxsize=10, retries=urllib3.Retry(total=2, backoff_factor=0.2, connect=1)
-        )
-        self.client = Minio(
-            self.endpoint,
-            access_key=access_key,
-            secret_key=secret_key,
-            region=region,
-            secure=endpoint_parts.scheme == "https",
-            http_client=http,
-        )
+        self.client = s3_client(endpoint, access_key=access_key, secret_key=secret_key,
+                                region=region, connect_timeout_s=connect_timeout_s)
+        self.endpoint = urlsplit(endpoint or DEFAULT_ENDPOINT).netloc
         self._check(create_bucket)
 
     def _check(self, create_bucket: bool) -> None:
@@ -71,17 +100,8 @@ class S3ObjectStore:
                 if not create_bucket:
                     raise StoreUnavailable(SETTING, f"bucket {self.bucket!r} does not exist at {where}")
                 self.client.make_bucket(self.bucket)
-        except S3Error as exc:
-            if exc.code in BAD_CREDENTIALS:
-                raise StoreUnavailable(
-                    "AIMA_S3__ACCESS_KEY/AIMA_S3__SECRET_KEY",
-                    f"{where} rejected the credentials ({exc.code})",
-                ) from None
-            raise StoreUnavailable(SETTING, f"{where}: {exc.code}: {exc.message}") from None
-        except urllib3.exceptions.HTTPError:
-            raise StoreUnavailable(
-                "AIMA_S3__ENDPOINT", f"cannot reach {where}: connection refused or timed out"
-            ) from None
+        except (S3Error, urllib3.exceptions.HTTPError) as exc:
+            raise s3_unavailable(exc, where) from None
 
     def _name(self, key: str) -> str:
         return self.prefix + validate_key(key)

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
-from aima.scratch import scratch_dir
+from aima.pipeline.scratch import scratch_dir
 from aima.settings import Settings
 
 
@@ -53,27 +53,34 @@ def _folder_files(root: Path) -> Iterator[SourceFile]:
 
 
 def _s3_client(settings: Settings):
-    from minio import Minio
+    from aima.storage.objects.s3 import s3_client_from_settings
 
-    endpoint = urlsplit(settings.s3.endpoint or "https://s3.amazonaws.com")
-    s3 = settings.s3
-    return Minio(
-        endpoint.netloc,
-        access_key=s3.access_key.get_secret_value() if s3.access_key else None,
-        secret_key=s3.secret_key.get_secret_value() if s3.secret_key else None,
-        region=s3.region,
-        secure=endpoint.scheme == "https",
-    )
+    return s3_client_from_settings(settings)
 
 
 def _s3_files(source: str, settings: Settings) -> Iterator[SourceFile]:
+    from minio.error import S3Error
+    from urllib3.exceptions import HTTPError
+
+    from aima.errors import NotFound
+    from aima.storage.objects.s3 import BAD_CREDENTIALS, s3_unavailable
+
     parts = urlsplit(source)
     prefix = parts.path.lstrip("/")
-    for obj in _s3_client(settings).list_objects(parts.netloc, prefix, recursive=True):
-        if obj.is_dir:
-            continue
-        name = obj.object_name[len(prefix) :].lstrip("/") or obj.object_name.rsplit("/", 1)[-1]
-        yield SourceFile(uri=f"s3://{parts.netloc}/{obj.object_name}", name=name, size=obj.size)
+    found = []
+    try:  # listed in full here, so that an error is one clear line before anything starts
+        for obj in _s3_client(settings).list_objects(parts.netloc, prefix, recursive=True):
+            if obj.is_dir:
+                continue
+            name = obj.object_name[len(prefix) :].lstrip("/") or obj.object_name.rsplit("/", 1)[-1]
+            found.append(SourceFile(uri=f"s3://{parts.netloc}/{obj.object_name}", name=name,
+                                    size=obj.size))
+    except (S3Error, HTTPError) as exc:
+        if isinstance(exc, S3Error) and exc.code not in BAD_CREDENTIALS:
+            raise NotFound(f"source {source}: {exc.code}: {exc.message}") from None
+        where = f"source {source} at S3 endpoint {settings.s3.endpoint or 's3.amazonaws.com'}"
+        raise s3_unavailable(exc, where) from None
+    return iter(found)
 
 
 @contextmanager

@@ -1,7 +1,10 @@
-"""The case report: one JSON document that later stages fill as they land.
+"""The case report: one JSON document that later stages fill as they land, and its exports.
 
 Top-level keys: ``case``, ``media`` (one entry per distinct file), ``persons``, ``timeline``,
-``transcripts``, ``summary``, ``requires_human_review``, ``evidence``.
+``transcripts``, ``summary``, ``requires_human_review``, ``evidence``. Each stage with output for
+people has its section here (``media_rows`` + keyframes for preprocess, ``case_transcripts`` for
+the speech stages, persons from :mod:`aima.persons`); exports other than JSON are in
+:mod:`aima.report.subtitles`.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from typing import Any
 from sqlalchemy import select
 
 from aima import __version__
+from aima.evidence import segment_id
+from aima.persons import case_persons
 from aima.storage import Stores
-from aima.storage.models import Case, CasePerson, Job, MediaItem
+from aima.storage.models import Case, Job, MediaItem
 
 #: Media statuses in the order a person reads them in a table.
 STATUS_ORDER = ("done", "preprocessed", "processing", "ingested", "pending", "failed", "rejected")
@@ -81,7 +86,7 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
                 "start_s": segment["start"], "end_s": segment["end"], "speaker": segment["speaker"],
                 "text": segment["text"],
             })
-    persons = _persons(stores, case)
+    persons = case_persons(stores.metadata, case_id)
     counts = Counter(row["status"] for row in media)
     return {
         "case": {
@@ -115,8 +120,6 @@ def case_transcripts(stores: Stores, case_id: str) -> list[dict[str, Any]]:
     Diarized transcripts are preferred; a transcript not (yet) diarized has ``speaker: null``.
     Segment ids (``seg:<media id>:<n>``) are the evidence ids later stages cite.
     """
-    from aima.transcription import segment_id
-
     speakers = stores.documents.get(case_id, "speakers", "case") or {}
     assignments = speakers.get("assignments", {})
     documents = {d.media_id: d.data for d in stores.documents.query(case_id, stage="transcribe")}
@@ -147,26 +150,3 @@ def case_transcripts(stores: Stores, case_id: str) -> list[dict[str, Any]]:
             ],
         })
     return transcripts
-
-
-def _persons(stores: Stores, case: Case) -> list[dict[str, Any]]:
-    """Case persons with their appearances (voice turns for now), ordered by label."""
-    with stores.metadata.session() as session:
-        people = session.scalars(
-            select(CasePerson).where(CasePerson.case_id == case.id).order_by(CasePerson.label)
-        ).all()
-        result = []
-        for person in people:
-            appearances = sorted(person.appearances, key=lambda a: (str(a.media_id), a.start_s or 0))
-            result.append({
-                "id": str(person.id),
-                "label": person.label,
-                "speaker_id": (person.cluster_key or "").removeprefix("voice:") or None,
-                "modalities": sorted({a.modality for a in appearances}),
-                "appearances": [
-                    {"media_id": str(a.media_id), "modality": a.modality, "start_s": a.start_s,
-                     "end_s": a.end_s, "evidence": a.evidence}
-                    for a in appearances
-                ],
-            })
-    return result

@@ -2,7 +2,12 @@
 
 Bad input never raises here: it becomes a media item with status ``rejected``, a stable
 ``error_code`` and a specific ``error_reason``, so that one bad file in a batch fails alone.
-Only transient trouble (a store that hiccups) raises, for the Prefect task to retry.
+Only transient trouble (a store that hiccups) raises, for the Prefect task to retry; if it keeps
+failing, or anything unexpected is raised, :func:`record_failure` still gives the file a media item
+with status ``failed`` and the reason, so no file given ever vanishes from the report.
+
+Ingest is the one stage that starts from a source file rather than a media item, so it has its
+own task (``aima.tasks.stages.ingest``) instead of the generic stage runner.
 """
 
 from __future__ import annotations
@@ -11,16 +16,17 @@ import hashlib
 import uuid
 from pathlib import Path
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from aima.media.errors import BadMedia
 from aima.media.sniff import Sniffed, sniff
 from aima.media.validate import check_file
+from aima.pipeline.ledger import StageLedger, stage_key
+from aima.pipeline.outcome import StageOutcome
+from aima.pipeline.sources import SourceFile, local_copy
 from aima.settings import Settings
-from aima.sources import SourceFile, local_copy
-from aima.stage_runs import StageLedger, stage_key
+from aima.stages.base import Stage
 from aima.storage import Stores
 from aima.storage.models import MediaItem
 from aima.storage.objects import media_key
@@ -28,17 +34,16 @@ from aima.storage.objects import media_key
 OK_STATUSES = ("ingested", "processing", "preprocessed", "done")
 
 
-class FileOutcome(BaseModel):
-    """What happened to one source file; one row of the per-file status table."""
+class Ingest(Stage):
+    name = "ingest"
+    description = "validate, hash (sha256), deduplicate, identify by content, store the original"
 
-    name: str
-    uri: str
-    media_id: str | None = None
-    sha256: str | None = None
-    media_type: str | None = None
-    status: str  # ingested | reused | duplicate | rejected | done | failed
-    error_code: str | None = None
-    error: str | None = None
+
+STAGE = Ingest()
+
+
+def _outcome(source: SourceFile, status: str, **fields) -> StageOutcome:
+    return StageOutcome(stage=STAGE.name, status=status, name=source.name, **fields)
 
 
 def sha256_of(path: Path) -> str:
@@ -47,7 +52,8 @@ def sha256_of(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def ingest_file(stores: Stores, settings: Settings, case_id: str, source: SourceFile) -> FileOutcome:
+def ingest_file(stores: Stores, settings: Settings, case_id: str,
+                source: SourceFile) -> StageOutcome:
     """Validate, hash, sniff and store one file; returns its outcome (never raises on bad input)."""
     case_uuid = uuid.UUID(case_id)
     sha256: str | None = None
@@ -71,14 +77,16 @@ def ingest_file(stores: Stores, settings: Settings, case_id: str, source: Source
 
 
 def _store(stores: Stores, case_id: uuid.UUID, source: SourceFile, path: Path, sha256: str,
-           sniffed: Sniffed) -> FileOutcome:
+           sniffed: Sniffed) -> StageOutcome:
     existing = _find(stores, case_id, sha256=sha256)
-    outcome = dict(name=source.name, uri=source.uri, sha256=sha256, media_type=sniffed.media_type)
     if existing is not None and existing.status in OK_STATUSES:
         if not stores.objects.exists(existing.object_key):  # lost since: store it again
             stores.objects.put_file(existing.object_key, path, content_type=sniffed.mime)
-        status = "reused" if existing.source_uri == source.uri else "duplicate"
-        return FileOutcome(**outcome, media_id=str(existing.id), status=status)
+        if existing.source_uri == source.uri:
+            return _outcome(source, "done", media_id=str(existing.id),
+                            media_type=sniffed.media_type, reused=True)
+        return _outcome(source, "duplicate", media_id=str(existing.id),
+                        media_type=sniffed.media_type, detail=f"same bytes as {existing.original_name}")
 
     key = media_key(str(case_id), sha256)
     stores.objects.put_file(key, path, content_type=sniffed.mime)  # content-addressed: idempotent
@@ -91,15 +99,30 @@ def _store(stores: Stores, case_id: uuid.UUID, source: SourceFile, path: Path, s
         media_id = _save(stores, case_id, sha256, existing, fields)
     except IntegrityError:  # the same bytes were just ingested by a parallel task
         twin = _find(stores, case_id, sha256=sha256)
-        return FileOutcome(**outcome, media_id=str(twin.id), status="duplicate")
+        return _outcome(source, "duplicate", media_id=str(twin.id), media_type=sniffed.media_type)
     ledger = StageLedger(stores.metadata)
-    with ledger.run(stage_key(case_id, media_id, "ingest", "sniff", {})) as record:
+    with ledger.run(stage_key(case_id, media_id, STAGE.name, STAGE.version, "sniff", {})) as record:
         record["output_ref"] = key
-    return FileOutcome(**outcome, media_id=str(media_id), status="ingested")
+    return _outcome(source, "done", media_id=str(media_id), media_type=sniffed.media_type,
+                    output_ref=key, detail=f"{sniffed.media_type} ({sniffed.format})")
+
+
+def record_failure(stores: Stores, case_id: str, source: SourceFile, code: str,
+                   reason: str) -> StageOutcome:
+    """Give a file whose ingest raised (retries spent, or a bug) a ``failed`` media item."""
+    case_uuid = uuid.UUID(case_id)
+    with stores.metadata.session() as session:  # an item saved before the error: fail that one
+        existing = session.scalars(select(MediaItem).where(
+            MediaItem.case_id == case_uuid, MediaItem.source_uri == source.uri).limit(1)
+        ).one_or_none()
+    fields = dict(original_name=source.name, source_uri=source.uri, status="failed",
+                  error_code=code, error_reason=reason)
+    media_id = _save(stores, case_uuid, None, existing, fields)
+    return _outcome(source, "failed", media_id=str(media_id), error_code=code, error=reason)
 
 
 def _reject(stores: Stores, case_id: uuid.UUID, source: SourceFile, sha256: str | None,
-            bad: BadMedia) -> FileOutcome:
+            bad: BadMedia) -> StageOutcome:
     """Record a refused file as a media item, once per content (or per path when unreadable)."""
     fields = dict(original_name=source.name, source_uri=source.uri, status="rejected",
                   error_code=bad.code, error_reason=bad.reason)
@@ -111,8 +134,8 @@ def _reject(stores: Stores, case_id: uuid.UUID, source: SourceFile, sha256: str 
         except IntegrityError:
             if attempt:
                 raise
-    return FileOutcome(name=source.name, uri=source.uri, media_id=str(media_id), sha256=sha256,
-                       status="rejected", error_code=bad.code, error=bad.reason)
+    return _outcome(source, "rejected", media_id=str(media_id), error_code=bad.code,
+                    error=bad.reason)
 
 
 def _save(stores: Stores, case_id: uuid.UUID, sha256: str | None, existing: MediaItem | None,

@@ -25,13 +25,13 @@ from sqlalchemy import select
 from aima.storage.database import Database
 from aima.storage.models import StageRun, utcnow
 
-#: Bump a stage's version when its code changes what it produces: stored outputs are then redone.
-CODE_VERSIONS = {"ingest": "1", "preprocess": "1", "transcribe": "1", "diarize": "1"}
 
+def params_hash(version: str, params: dict[str, Any]) -> str:
+    """A stable hash of a stage's parameters and code version (``Stage.version``).
 
-def params_hash(stage: str, params: dict[str, Any]) -> str:
-    """A stable hash of a stage's parameters and code version."""
-    payload = json.dumps({"v": CODE_VERSIONS[stage], "p": params}, sort_keys=True, default=str)
+    Bump a stage's version when its code changes what it produces: stored outputs are then redone.
+    """
+    payload = json.dumps({"v": version, "p": params}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
@@ -53,10 +53,10 @@ class StageKey:
         )
 
 
-def stage_key(case_id, media_id, stage: str, model_id: str, params: dict[str, Any]) -> StageKey:
-    return StageKey(
-        uuid.UUID(str(case_id)), uuid.UUID(str(media_id)), stage, model_id, params_hash(stage, params)
-    )
+def stage_key(case_id, media_id, stage: str, version: str, model_id: str,
+              params: dict[str, Any]) -> StageKey:
+    return StageKey(uuid.UUID(str(case_id)), uuid.UUID(str(media_id)), stage, model_id,
+                    params_hash(version, params))
 
 
 class StageFailed(Exception):

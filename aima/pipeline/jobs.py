@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from aima.sources import SourceFile
+from aima.pipeline.sources import SourceFile
 from aima.storage.database import Database
 from aima.storage.models import Job, MediaItem, utcnow
 

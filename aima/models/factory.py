@@ -1,0 +1,118 @@
+"""Which model to run for a kind of analysis, by model profile: the one place models are built.
+
+=========  ======================================  ==========================================
+kind       embedded profile                        gpu profile
+=========  ======================================  ==========================================
+asr        faster-whisper base, bundled weights,   WhisperX large-v3 by hub id (pyannote with
+           int8 (or ``AIMA_ASR_MODEL``, a local    a Hugging Face token, else embedded
+           directory)                              diarization); faster-whisper large-v3,
+                                                   float16, where whisperx is not installed
+voices     Resemblyzer (weights in its wheel)      the same
+diarizer   Resemblyzer windows + clustering        the same
+=========  ======================================  ==========================================
+
+A kind is one row of :data:`_KINDS`: its description and one builder per profile. Builders
+construct models without reading their weights (:meth:`~aima.models.base.Model.load` does, on
+first use), but check what would otherwise fail late: a hub id with the hub switched off is a
+:class:`~aima.errors.ConfigError` naming ``AIMA_ASR_MODEL``. The Hugging Face token is given by
+the caller (:func:`aima.blocks.secrets.hf_token` resolves it); models never look it up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aima.errors import ConfigError
+from aima.models.asr import FasterWhisperRecognizer
+from aima.models.base import Model
+from aima.models.diarizer import ClusteringDiarizer
+from aima.models.voices import ResemblyzerVoiceEncoder
+from aima.models.weights import is_online
+from aima.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+GPU_ASR_MODEL = "large-v3"
+
+Builder = Callable[[Settings, str | None], Model]
+"""Builds a kind's model for a profile from the settings and the Hugging Face token."""
+
+
+class UnknownModelKind(ValueError):
+    """A kind the factory has no model for (a programming error, not a user's setting)."""
+
+
+def _embedded_asr(settings: Settings, hf_token: str | None) -> Model:
+    return FasterWhisperRecognizer.embedded(
+        local_path=settings.asr_model, cache_dir=settings.model_cache_dir.expanduser()
+    )
+
+
+def _gpu_asr(settings: Settings, hf_token: str | None) -> Model:
+    model = settings.asr_model or GPU_ASR_MODEL
+    if not is_online() and not Path(model).expanduser().is_dir():
+        raise ConfigError(
+            "AIMA_ASR_MODEL",
+            f"the gpu profile loads {model!r} from the Hugging Face Hub, but HF_HUB_OFFLINE is "
+            "set: point AIMA_ASR_MODEL at a local model directory, or use AIMA_MODEL_PROFILE=embedded",
+        )
+    from aima.models.whisperx_adapter import (
+        WhisperXRecognizer,
+        WhisperXUnavailable,
+        import_whisperx,
+        pyannote_or,
+    )
+
+    try:
+        import_whisperx()
+    except WhisperXUnavailable as exc:  # whisperx is only in GPU worker images
+        logger.warning("whisperx unavailable (%s); using faster-whisper %s", exc, model)
+        return FasterWhisperRecognizer(model)
+    embedded = ClusteringDiarizer()
+    return WhisperXRecognizer(model, diarizer=pyannote_or(embedded, hf_token, embedded.encoder))
+
+
+def _voices(settings: Settings, hf_token: str | None) -> Model:
+    return ResemblyzerVoiceEncoder()
+
+
+def _diarizer(settings: Settings, hf_token: str | None) -> Model:
+    return ClusteringDiarizer()
+
+
+@dataclass(frozen=True)
+class _Kind:
+    description: str
+    embedded: Builder
+    gpu: Builder
+
+
+_KINDS: dict[str, _Kind] = {
+    "asr": _Kind("speech recognition: words with times, and the language", _embedded_asr, _gpu_asr),
+    "voices": _Kind("voice embeddings: how alike two voices sound", _voices, _voices),
+    "diarizer": _Kind("speaker diarization: who speaks when within a file", _diarizer, _diarizer),
+}
+
+MODEL_KINDS: dict[str, str] = {name: kind.description for name, kind in _KINDS.items()}
+"""Every kind :func:`load_model` builds, with what it does."""
+
+
+def load_model(kind: str, settings: Settings, *, hf_token: str | None = None) -> Model:
+    """The ``kind`` model of ``settings.model_profile``; its weights load on first use.
+
+    ``hf_token`` (gated hub models: pyannote) is resolved by the caller, e.g. with
+    :func:`aima.blocks.secrets.hf_token`. Raises :class:`~aima.errors.ConfigError` for settings
+    that cannot work and :class:`UnknownModelKind` for a kind not in :data:`MODEL_KINDS`.
+    """
+    entry = _KINDS.get(kind)
+    if entry is None:
+        raise UnknownModelKind(
+            f"unknown model kind {kind!r}; known kinds: {', '.join(sorted(_KINDS))}"
+        )
+    builder: Builder = getattr(entry, settings.model_profile)
+    model = builder(settings, hf_token)
+    assert model.kind == kind, f"{kind} builder made a {model.kind} model"
+    return model

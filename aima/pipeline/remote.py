@@ -1,0 +1,160 @@
+"""A stage's compute half away from the stores, given only presigned URLs.
+
+A machine rented for a GPU stage holds a :class:`RemoteJob` (and, in a flow run, the Prefect API
+address): the stage, the model kind and profile, the parameters and JSON data, a presigned GET URL
+per input, a presigned PUT URL per output file and one for the result. It never holds database,
+document or vector store credentials. The parent, which holds the stores, builds the job through
+:class:`PresignedExecutor`, has it run somewhere (``launch``: a subprocess, a Prefect flow run on a
+GPU pool), reads the result back and records it in the stores like a local run.
+
+On the remote side: ``python -m aima.pipeline.remote JOB.json`` (or ``-`` for standard input).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import httpx
+from pydantic import BaseModel
+
+from aima.media.errors import BadMedia
+from aima.stages.base import ComputeRequest, Computed, MediaStage, Plan, StageContext
+from aima.storage.models import MediaItem
+from aima.storage.objects import case_prefix
+
+TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+class RemoteJob(BaseModel):
+    stage: str
+    media_id: str
+    media_type: str
+    model_kind: str | None
+    model_profile: str
+    params: dict[str, Any]
+    data: dict[str, Any]
+    inputs: dict[str, str]  # name -> presigned GET URL
+    outputs: dict[str, str]  # object key relative to the case -> presigned PUT URL
+    result_url: str  # presigned PUT URL for the result JSON
+
+
+class PresignedExecutor:
+    """Runs a stage's compute half through ``launch(job)`` with presigned URLs only."""
+
+    def __init__(self, launch: Callable[[RemoteJob], None], *, expires_s: int = 3600):
+        self.launch = launch
+        self.expires_s = expires_s
+
+    def compute(self, ctx: StageContext, stage: MediaStage, item: MediaItem, plan: Plan,
+                model: Any) -> Computed:
+        objects, prefix = ctx.stores.objects, case_prefix(str(item.case_id))
+        for stale in plan.replaces:
+            objects.delete_prefix(prefix + stale)
+        result_key = f"{prefix}work/{stage.name}/{item.id}/{uuid.uuid4().hex}.json"
+        job = RemoteJob(
+            stage=stage.name, media_id=str(item.id), media_type=item.media_type,
+            model_kind=stage.model, model_profile=ctx.settings.model_profile,
+            params=plan.params, data=plan.data,
+            inputs={name: objects.presigned_get_url(key, self.expires_s)
+                    for name, key in plan.inputs.items()},
+            outputs={relative: objects.presigned_put_url(prefix + relative, self.expires_s)
+                     for relative in plan.outputs},
+            result_url=objects.presigned_put_url(result_key, self.expires_s),
+        )
+        self.launch(job)
+        try:
+            with objects.open(result_key) as stream:
+                payload = json.load(stream)
+        except KeyError:
+            raise RuntimeError(f"the remote {stage.name} job for {item.id} wrote no result") from None
+        objects.delete(result_key)
+        if "error" in payload:
+            raise BadMedia(payload["error"]["code"], payload["error"]["reason"])
+        return Computed(result=payload["result"], warnings=payload.get("warnings", []))
+
+
+def run_job(job: RemoteJob, model: Any = None) -> None:
+    """Run ``job`` here: fetch its inputs, compute, upload its files and its result."""
+    from aima.stages import registry
+
+    stage = registry.get(job.stage)
+    if model is None and job.model_kind:
+        from aima.blocks.secrets import hf_token
+        from aima.models.factory import load_model
+        from aima.settings import Settings
+
+        # This machine's own settings (model cache, HF token or the Prefect Secret block);
+        # the job carries no secret.
+        settings = Settings(model_profile=job.model_profile)
+        token = hf_token(settings) if settings.model_profile == "gpu" else None
+        model = load_model(job.model_kind, settings, hf_token=token)
+    with tempfile.TemporaryDirectory(prefix=f"aima-{job.stage}-") as scratch:
+        inputs = {}
+        for name, url in job.inputs.items():
+            inputs[name] = Path(scratch) / "in" / name
+            _download(url, inputs[name])
+        workdir = Path(scratch) / "out"
+        workdir.mkdir()
+        request = ComputeRequest(media_id=job.media_id, media_type=job.media_type,
+                                 params=job.params, data=job.data, inputs=inputs, workdir=workdir)
+        try:
+            computed = stage.compute(request, model)
+        except BadMedia as bad:
+            _upload_bytes(job.result_url, json.dumps(
+                {"error": {"code": bad.code, "reason": bad.reason}}).encode())
+            return
+        undeclared = sorted(set(computed.files) - set(job.outputs))
+        if undeclared:
+            raise RuntimeError(f"stage {job.stage} wrote files it did not declare: {undeclared}")
+        for relative, path in computed.files.items():
+            _upload_file(job.outputs[relative], path)
+        _upload_bytes(job.result_url, json.dumps(
+            {"result": computed.result, "warnings": computed.warnings}).encode())
+
+
+def _download(url: str, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("file://"):  # the embedded object store: same machine only
+        shutil.copyfile(unquote(urlsplit(url).path), target)
+        return
+    with httpx.stream("GET", url, timeout=TIMEOUT) as response, open(target, "wb") as out:
+        response.raise_for_status()
+        for chunk in response.iter_bytes(1024 * 1024):
+            out.write(chunk)
+
+
+def _upload_file(url: str, path: Path) -> None:
+    if url.startswith("file://"):
+        shutil.copyfile(path, unquote(urlsplit(url).path))
+        return
+    with open(path, "rb") as stream:
+        response = httpx.put(url, content=stream, timeout=TIMEOUT,
+                             headers={"Content-Length": str(path.stat().st_size)})
+    response.raise_for_status()
+
+
+def _upload_bytes(url: str, data: bytes) -> None:
+    if url.startswith("file://"):
+        Path(unquote(urlsplit(url).path)).write_bytes(data)
+        return
+    httpx.put(url, content=data, timeout=TIMEOUT).raise_for_status()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        sys.exit("usage: python -m aima.pipeline.remote JOB.json  (or - for standard input)")
+    text = sys.stdin.read() if args[0] == "-" else Path(args[0]).read_text()
+    run_job(RemoteJob.model_validate_json(text))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""The stage runner: one way to run any stage, with its result stored under a content key.
+
+:func:`run_media_stage` does, for every media stage: look the item up, ask the stage for its
+plan, build the content key (media item, stage, model id, parameters and code version), reuse a
+``done`` run of that key from the ledger, else run the stage's compute half (here, or through an
+executor elsewhere), upload its files, record its result in the stores, and return one
+:class:`~aima.pipeline.outcome.StageOutcome`. Bad media found by a stage (``BadMedia``) marks the
+item ``failed`` with its code and reason; any other exception is recorded in the ledger and
+raised, for the Prefect task to retry when it is transient.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import threading
+from collections.abc import Callable
+from contextlib import nullcontext
+from typing import Any, Protocol
+
+from aima.media.errors import BadMedia
+from aima.pipeline.jobs import set_media_status
+from aima.pipeline.ledger import StageFailed, StageLedger, stage_key
+from aima.pipeline.outcome import StageOutcome
+from aima.pipeline.scratch import scratch_dir
+from aima.stages import registry
+from aima.stages.base import (
+    CaseStage, ComputeRequest, Computed, MediaStage, Plan, Skip, StageContext, Summary,
+)
+from aima.storage import Stores
+from aima.storage.models import MediaItem
+from aima.storage.objects import case_prefix
+
+#: Model kind -> loaded model (aima.tasks.runtime.model in a flow run).
+ModelSource = Callable[[str], Any]
+
+#: One inference at a time per process: on a CPU two models at once only fight for the same cores,
+#: and one model instance serves every task thread.
+INFERENCE_LOCK = threading.Lock()
+
+
+class Executor(Protocol):
+    """Runs a stage's compute half and puts its files into the object store."""
+
+    def compute(self, ctx: StageContext, stage: MediaStage, item: MediaItem, plan: Plan,
+                model: Any) -> Computed: ...
+
+
+class LocalExecutor:
+    """Compute in this process: inputs fetched into scratch space, outputs uploaded from it."""
+
+    def compute(self, ctx: StageContext, stage: MediaStage, item: MediaItem, plan: Plan,
+                model: Any) -> Computed:
+        stores = ctx.stores
+        with scratch_dir(ctx.settings, stage.name) as scratch:
+            inputs = {}
+            for name, key in plan.inputs.items():
+                inputs[name] = scratch / "in" / name
+                inputs[name].parent.mkdir(exist_ok=True)
+                stores.objects.get_file(key, inputs[name])
+            workdir = scratch / "out"
+            workdir.mkdir()
+            request = ComputeRequest(media_id=str(item.id), media_type=item.media_type,
+                                     params=plan.params, data=plan.data, inputs=inputs,
+                                     workdir=workdir)
+            with INFERENCE_LOCK if stage.model else nullcontext():
+                computed = stage.compute(request, model)
+            upload_outputs(stores, str(item.case_id), plan, computed)
+        computed.files = {}  # uploaded; the local copies are gone with the scratch directory
+        return computed
+
+
+def upload_outputs(stores: Stores, case_id: str, plan: Plan, computed: Computed) -> None:
+    prefix = case_prefix(case_id)
+    for stale in plan.replaces:  # a redo starts clean
+        stores.objects.delete_prefix(prefix + stale)
+    for relative, path in computed.files.items():
+        content_type = mimetypes.guess_type(relative)[0] or "application/octet-stream"
+        stores.objects.put_file(prefix + relative, path, content_type=content_type)
+
+
+def run_media_stage(stores: Stores, stage: str | MediaStage, media_id: str, *,
+                    models: ModelSource | None = None, reanalyse: bool = False,
+                    executor: Executor | None = None) -> StageOutcome:
+    """Run one media stage on one item, or reuse its stored result (see the module docstring)."""
+    stage = registry.get(stage) if isinstance(stage, str) else stage
+    ctx = StageContext(stores)
+    item = ctx.item(media_id)
+
+    def outcome(status: str, summary: Summary = Summary(), **fields) -> StageOutcome:
+        return StageOutcome(stage=stage.name, status=status, media_id=str(media_id),
+                            media_type=item.media_type if item else None, detail=summary.detail,
+                            data=summary.data, warnings=summary.warnings, **fields)
+
+    if item is None or item.status == "rejected":
+        return outcome("skipped", Summary("not ingested"))
+    if item.media_type not in stage.media_types:
+        return outcome("skipped", Summary(f"{stage.name} does not apply to {item.media_type} files"))
+    model = _model(stage, models)
+    plan = stage.plan(ctx, item, model)
+    if isinstance(plan, Skip):
+        return outcome("skipped", Summary(plan.reason))
+    key = stage_key(item.case_id, item.id, stage.name, stage.version, plan.model_id, plan.params)
+    ledger = StageLedger(stores.metadata)
+    output_ref = f"documents:{stage.name}/{media_id}"
+    if not reanalyse and ledger.done(key) is not None:
+        return outcome("done", stage.stored_summary(ctx, item), reused=True, output_ref=output_ref)
+    set_media_status(stores.metadata, item.id, "processing")
+    try:
+        with ledger.run(key) as run:
+            try:
+                computed = (executor or LocalExecutor()).compute(ctx, stage, item, plan, model)
+            except BadMedia as bad:
+                raise StageFailed(bad.code, bad.reason) from None
+            summary = stage.record(ctx, item, plan, computed)
+            run["output_ref"] = output_ref
+    except StageFailed as failed:
+        set_media_status(stores.metadata, item.id, "failed", failed.code, failed.reason)
+        return outcome("failed", error_code=failed.code, error=failed.reason)
+    summary = Summary(summary.detail, summary.data, computed.warnings + summary.warnings)
+    return outcome("done", summary, output_ref=output_ref)
+
+
+def run_case_stage(stores: Stores, stage: str | CaseStage, case_id: str, *,
+                   models: ModelSource | None = None) -> StageOutcome:
+    """Run one case stage over the whole case."""
+    stage = registry.get(stage) if isinstance(stage, str) else stage
+    summary = stage.run(StageContext(stores), case_id, _model(stage, models))
+    return StageOutcome(stage=stage.name, status="done", detail=summary.detail, data=summary.data,
+                        warnings=summary.warnings, output_ref=f"documents:{stage.name}/case")
+
+
+def _model(stage, models: ModelSource | None) -> Any:
+    if stage.model is None:
+        return None
+    if models is None:
+        raise ValueError(f"stage {stage.name} needs a {stage.model!r} model: pass models=")
+    return models(stage.model)
