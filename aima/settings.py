@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from aima.errors import ConfigError
+from aima.media.limits import DEFAULT_MAX_IMAGE_PIXELS
 
 ENV_PREFIX = "AIMA_"
 GIB = 1024**3
@@ -75,6 +76,15 @@ class Settings(BaseSettings):
 
     connect_timeout_s: float = Field(default=5.0, gt=0, description="Timeout for reaching a store.")
     max_file_bytes: int = Field(default=2 * GIB, gt=0, description="Files larger are rejected.")
+    max_image_pixels: int = Field(
+        default=DEFAULT_MAX_IMAGE_PIXELS,
+        gt=0,
+        description="Images, and video frames, with more pixels (width x height, as the header "
+        "declares them) are rejected as too_many_pixels before anything is decoded: a small file "
+        "can declare a picture of gigabytes (a decompression bomb). Default 178,956,970, the "
+        "threshold at which Pillow itself refuses an image (2 x PIL.Image.MAX_IMAGE_PIXELS), so "
+        "no image Pillow accepts by default is refused; about 537 MB decoded as RGB.",
+    )
     keyframe_max_gap_s: float = Field(
         default=10.0, gt=0, description="At least one keyframe every this many seconds."
     )

@@ -9,6 +9,7 @@ import colorsys
 import os
 import random
 import shutil
+import struct
 import subprocess
 from io import BytesIO
 from pathlib import Path
@@ -21,6 +22,10 @@ BAD_CORPUS_MAX_BYTES = 200_000
 SPEECH_TEXT = "The quick brown fox jumps over the lazy dog. Analysis starts now."
 #: EXIF written into the orientation-6 JPEG of :func:`make_images`
 EXIF_MAKE, EXIF_MODEL, EXIF_DATETIME = "AIMA Optics", "Testcam 6", "2024:05:06 07:08:09"
+#: the sides of the decompression-bomb PNG of :func:`make_bad_corpus` (a 1-bit PNG of 48 kB)
+BOMB_SIDE = 20_000
+#: frames of the animated GIF of :func:`make_hostile_usable` (16x16, 100 frames a second)
+MANY_FRAMES = 3000
 #: colours of :func:`quadrant_image`: top-left, top-right, bottom-left, bottom-right
 QUADRANTS = ((220, 30, 30), (30, 200, 30), (30, 30, 220), (240, 240, 240))
 
@@ -293,9 +298,132 @@ def make_bad_corpus(directory: Path) -> dict[str, str]:
     os.symlink("loop_a.mp4", bad("loop_b.mp4", "symlink_loop"))
     bad("bad\nname.jpg", "bad_name").write_bytes(_jpeg_bytes())
 
+    # Hostile files: small files that declare enormous pictures or lie about their length.
+    # A decompression bomb: 20000 x 20000 pixels of 1-bit white (a 48 kB file, 1.2 GB as RGB).
+    Image.new("1", (BOMB_SIDE, BOMB_SIDE)).save(bad("bomb.png", "too_many_pixels"))
+    small_gif = BytesIO()
+    Image.new("P", (4, 4)).save(small_gif, format="GIF")
+    # A GIF whose logical screen claims 65535 x 65535; one whose first frame claims it instead
+    # (Pillow grows the canvas to hold the frame).
+    bad("huge_screen.gif", "too_many_pixels").write_bytes(
+        patch_gif_size(small_gif.getvalue(), screen=(65535, 65535)))
+    bad("huge_frame.gif", "too_many_pixels").write_bytes(
+        patch_gif_size(small_gif.getvalue(), frame=(65535, 65535)))
+    bad("huge_header.jpg", "too_many_pixels").write_bytes(patch_jpeg_size(_jpeg_bytes(), 65535, 65535))
+    # Raw video (no size of its own in the frames) whose AVI header declares 15000 x 15000 frames:
+    # 675 MB a frame, within FFmpeg's own limit. And an AVI whose header declares 2e9 frames.
+    raw = directory / ".raw.avi"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10", "-t", "1", "-c:v", "rawvideo",
+           "-pix_fmt", "bgr24", raw)
+    patch_avi(raw, bad("huge_frames.avi", "too_many_pixels"), size=(15000, 15000))
+    short = make_video(directory / ".short.avi", seconds=1.0)
+    patch_avi(short, bad("endless.avi", "truncated"), frames=2_000_000_000)
+
     for helper in directory.glob(".*"):
         helper.unlink()
     return expected
+
+
+def make_hostile_usable(directory: Path) -> dict[str, str]:
+    """Hostile-looking files that AIMA must accept, made in ``directory``; returns {file name:
+    media type}. All fit :data:`BAD_CORPUS_MAX_BYTES`.
+
+    ``many_frames.gif``: an animated GIF of :data:`MANY_FRAMES` frames (an image: its first frame
+    is analysed). ``cut_short.gif``: a GIF of three frames cut off just after the header of its
+    third (Pillow's ``n_frames`` raises ``IndexError`` on it). ``unfinished_header.wav``: a 2 s WAV whose header gives a data size of 0, as a
+    recorder that never finished it leaves it; ``overlong_header.wav``: one whose data size is 50
+    times what the file holds (a writer's placeholder, or a copy cut short). FFmpeg reads both to
+    the end of the file, and all their samples are good.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=16x16:rate=100", "-frames:v", str(MANY_FRAMES),
+           directory / "many_frames.gif")
+    frames = [quadrant_image(48, 36), *(Image.new("RGB", (48, 36), (90 * n, 0, 0)) for n in (1, 2))]
+    gif = BytesIO()
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:], duration=100)
+    (directory / "cut_short.gif").write_bytes(gif.getvalue()[: gif_frame_offsets(gif.getvalue())[2] + 10])
+    wav = directory / ".tone.wav"
+    run("sox", "-n", "-r", "16000", "-c", "1", "-b", "16", wav, "synth", "2", "sine", "440")
+    data = wav.read_bytes()
+    at = data.index(b"data") + 4
+    present = len(data) - at - 4
+    for name, size in (("unfinished_header.wav", 0), ("overlong_header.wav", 50 * present)):
+        (directory / name).write_bytes(data[:at] + struct.pack("<I", size) + data[at + 4 :])
+    wav.unlink()
+    return {"many_frames.gif": "image", "cut_short.gif": "image", "unfinished_header.wav": "audio",
+            "overlong_header.wav": "audio"}
+
+
+def make_resizing_video(path: Path) -> Path:
+    """An MKV (H.264) whose first second is 160x90 and whose second second is 320x180: the
+    stream declares 160x90, the decoder switches size at the second parameter set."""
+    parts = []
+    for size in ("160x90", "320x180"):
+        parts.append(path.with_name(f".{path.stem}.{size}.ts"))
+        ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate=10", "-t", "1",
+               "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", parts[-1])
+    joined = path.with_name(f".{path.stem}.ts")
+    joined.write_bytes(b"".join(part.read_bytes() for part in parts))
+    ffmpeg("-i", joined, "-c", "copy", path)
+    for helper in (*parts, joined):
+        helper.unlink()
+    return path
+
+
+def patch_gif_size(gif: bytes, screen: tuple[int, int] | None = None,
+                   frame: tuple[int, int] | None = None) -> bytes:
+    """``gif`` with its logical screen size and/or its first frame's size overwritten."""
+    data = bytearray(gif)
+    if screen:
+        struct.pack_into("<HH", data, 6, *screen)
+    if frame:
+        struct.pack_into("<HH", data, gif_frame_offsets(gif)[0] + 5, *frame)
+    return bytes(data)
+
+
+def gif_frame_offsets(gif: bytes) -> list[int]:
+    """Where each frame's image descriptor (the ``,`` that starts it, then 9 bytes) lies in a GIF."""
+    offsets = []
+    at = 13 + (3 << ((gif[10] & 7) + 1) if gif[10] & 0x80 else 0)  # after the global colour table
+    while at < len(gif) and gif[at] in (0x21, 0x2C):
+        if gif[at] == 0x2C:  # descriptor, local colour table, LZW code size, then sub-blocks
+            offsets.append(at)
+            flags = gif[at + 9]
+            at += 11 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+        else:  # extension: introducer, label, then sub-blocks
+            at += 2
+        while gif[at]:
+            at += gif[at] + 1
+        at += 1
+    return offsets
+
+
+def patch_jpeg_size(jpeg: bytes, width: int, height: int) -> bytes:
+    """``jpeg`` with the size in its frame header (SOF) overwritten."""
+    data = bytearray(jpeg)
+    at = 2
+    while data[at + 1] not in (0xC0, 0xC1, 0xC2):  # walk the marker segments up to the SOF
+        at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+    struct.pack_into(">HH", data, at + 5, height, width)
+    return bytes(data)
+
+
+def patch_avi(source: Path, target: Path, size: tuple[int, int] | None = None,
+              frames: int | None = None) -> Path:
+    """Copy an AVI, overwriting the frame size (main header and the first stream's
+    BITMAPINFOHEADER) and/or the frame count (main header and the first stream's length)."""
+    data = bytearray(source.read_bytes())
+    main = data.index(b"avih") + 8
+    stream = data.index(b"strh") + 8
+    bitmap = data.index(b"strf") + 8
+    if size:
+        struct.pack_into("<II", data, main + 32, *size)
+        struct.pack_into("<ii", data, bitmap + 4, *size)
+    if frames:
+        struct.pack_into("<I", data, main + 16, frames)
+        struct.pack_into("<I", data, stream + 32, frames)
+    target.write_bytes(bytes(data))
+    return target
 
 
 def _cut_in_half(source: Path, target: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -55,6 +56,29 @@ def test_a_dot_env_file_is_read(tmp_path):
     assert settings.max_file_bytes == 1000
 
 
+def test_max_image_pixels_defaults_to_pillows_bomb_threshold_and_is_read_from_the_environment(
+        monkeypatch):
+    from PIL import Image
+
+    default = load_settings().max_image_pixels
+    assert default == 178_956_970 == 2 * Image.MAX_IMAGE_PIXELS
+    monkeypatch.setenv("AIMA_MAX_IMAGE_PIXELS", "50000000")
+    assert load_settings().max_image_pixels == 50_000_000
+
+
+def test_media_functions_default_to_the_settings_pixel_limit():
+    """Callers that pass no max_pixels still get the check, at the setting's default."""
+    from aima.media.images import open_image
+    from aima.media.keyframes import extract_keyframes, iter_keyframes
+    from aima.media.probe import probe
+    from aima.media.sniff import sniff
+    from aima.media.thumbnails import load_image
+
+    default = load_settings().max_image_pixels
+    for function in (sniff, probe, load_image, iter_keyframes, extract_keyframes, open_image):
+        assert inspect.signature(function).parameters["max_pixels"].default == default, function
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
@@ -65,6 +89,8 @@ def test_a_dot_env_file_is_read(tmp_path):
         ("AIMA_OBJECTS_URL", "s3://", "needs a bucket name"),
         ("AIMA_S3__ENDPOINT", "minio:9000", "expected http://host:port"),
         ("AIMA_MAX_FILE_BYTES", "-5", "greater than 0"),
+        ("AIMA_MAX_IMAGE_PIXELS", "0", "greater than 0"),
+        ("AIMA_MAX_IMAGE_PIXELS", "lots", "valid integer"),
         ("AIMA_MODEL_PROFILE", "tpu", "'embedded' or 'gpu'"),
     ],
 )
@@ -129,7 +155,7 @@ def test_cli_unreachable_s3():
 
 
 def test_cli_bad_s3_credentials():
-    server = S3Server(check_credentials=True).start()
+    server = S3Server().start()
     try:
         result = run_aima("purge", "x", "--yes", AIMA_OBJECTS_URL="s3://media",
                           AIMA_S3__ENDPOINT=server.endpoint, AIMA_S3__ACCESS_KEY="nobody",

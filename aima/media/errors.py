@@ -8,7 +8,9 @@ CODES: dict[str, str] = {
     "symlink_loop": "validate: the path is a loop of symbolic links",
     "unreadable": "validate: missing, a dangling link, not a regular file, or permission denied",
     "empty_file": "validate: the file has 0 bytes",
-    "too_large": "validate/probe: the file or image is over the configured limit",
+    "too_large": "validate: the file is over the size limit (AIMA_MAX_FILE_BYTES)",
+    "too_many_pixels": "sniff/probe/thumbnails/keyframes: an image, or a video's frames, declares"
+                       " more pixels than the limit (AIMA_MAX_IMAGE_PIXELS)",
     "unsupported_type": "sniff: the content is not a supported image, video or audio format",
     "corrupt_image": "sniff/probe/thumbnails: the image header or pixel data cannot be decoded",
     "corrupt_media": "sniff: the container's signature is known but it cannot be opened",

@@ -18,7 +18,8 @@ never a blank frame (a fade to black); the drift rule catches up with content sk
 
 A video whose data stops before the duration its header declares, or whose decoder fails midway,
 raises ``BadMedia('truncated')`` once decoding ends (so :func:`iter_keyframes` may have yielded
-keyframes before it raises).
+keyframes before it raises). Frames larger than ``max_pixels`` (``AIMA_MAX_IMAGE_PIXELS``), as the
+stream declares them or as they come out of the decoder, raise ``BadMedia('too_many_pixels')``.
 """
 
 from collections.abc import Callable, Iterator
@@ -42,6 +43,7 @@ from aima.media.container import (
     truncation_reason,
 )
 from aima.media.errors import BadMedia
+from aima.media.limits import DEFAULT_MAX_IMAGE_PIXELS, check_pixels
 
 KeyframeReason = Literal["first", "scene", "gap"]
 
@@ -79,19 +81,24 @@ class KeyframeSettings:
 
 
 def extract_keyframes(path: Path, *, max_gap_s: float = 10.0, max_side: int = 1280,
-                      settings: KeyframeSettings | None = None) -> list[Keyframe]:
+                      settings: KeyframeSettings | None = None,
+                      max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> list[Keyframe]:
     """All keyframes of a video, in time order; see the module text for the rules.
 
     Holds every keyframe's image in memory (at most ``max_side`` on the longest side); for long
     videos consume :func:`iter_keyframes` instead. Raises :class:`BadMedia` (``truncated``,
-    ``corrupt_media``, ``no_video_stream``).
+    ``corrupt_media``, ``no_video_stream``, ``too_many_pixels``).
     """
-    return list(iter_keyframes(path, max_gap_s=max_gap_s, max_side=max_side, settings=settings))
+    return list(iter_keyframes(path, max_gap_s=max_gap_s, max_side=max_side, settings=settings,
+                               max_pixels=max_pixels))
 
 
 def iter_keyframes(path: Path, *, max_gap_s: float = 10.0, max_side: int = 1280,
-                   settings: KeyframeSettings | None = None) -> Iterator[Keyframe]:
-    """Yield keyframes while decoding, so only one or two keyframe images live at a time."""
+                   settings: KeyframeSettings | None = None,
+                   max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> Iterator[Keyframe]:
+    """Yield keyframes while decoding, so only one or two keyframe images live at a time.
+
+    ``max_pixels``: pass ``settings.max_image_pixels``."""
     rules = settings or KeyframeSettings()
     try:
         container = open_container(Path(path))
@@ -102,7 +109,10 @@ def iter_keyframes(path: Path, *, max_gap_s: float = 10.0, max_side: int = 1280,
         stream = main_video_stream(container)
         if stream is None:
             raise BadMedia("no_video_stream", "video file has no video stream")
+        context = stream.codec_context
+        check_pixels(context.width, context.height, max_pixels, "video stream declares frames of")
         stream.thread_type = "AUTO"
+        checked_size = (0, 0)
         selector = _Selector(rules, max_gap_s)
         origin = start_s(container)
         declared = declared_duration_s(container)
@@ -116,6 +126,9 @@ def iter_keyframes(path: Path, *, max_gap_s: float = 10.0, max_side: int = 1280,
                 if packet.stream is not stream:
                     continue
                 for frame in packet.decode():
+                    if (frame.width, frame.height) != checked_size:  # a stream may change size
+                        check_pixels(frame.width, frame.height, max_pixels, "video frames are")
+                        checked_size = (frame.width, frame.height)
                     time = frame.time - origin if frame.time is not None else last_time + frame_step
                     picture = partial(_picture, frame, stream, max_side)
                     yield from selector.consider(_signature(frame), time, index, picture)

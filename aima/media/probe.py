@@ -5,8 +5,16 @@ used: the image's pixels decode, the first video frame decodes, and the containe
 the duration its header declares (a file cut short raises ``BadMedia('truncated')`` here; see
 :func:`aima.media.container.check_reaches_end`). A broken sound track in a good video is no reason
 to refuse the video: it is recorded in :attr:`ProbeInfo.warnings` and marked not decodable.
+
+Images and video frames are held to the pixel limit ``max_pixels`` (``AIMA_MAX_IMAGE_PIXELS``) as
+in :func:`aima.media.sniff.sniff`, since a file may be probed without being sniffed again. Frames
+of an animated image are counted up to :data:`aima.media.images.MAX_FRAMES_COUNTED`, never all.
+A WAV whose header gives a data size of 0 or one larger than the file (a recording whose header
+was never finished, or a copy cut short) is read to its end, as FFmpeg does, with a warning.
 """
 
+import os
+import struct
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +31,8 @@ from aima.media.container import (
     try_decode,
 )
 from aima.media.errors import BadMedia
+from aima.media.images import MAX_FRAMES_COUNTED, bomb_refusal, count_frames, open_image
+from aima.media.limits import DEFAULT_MAX_IMAGE_PIXELS, check_pixels
 from aima.media.sniff import MediaType, Sniffed
 
 #: audio packets decoded per stream to tell a working sound track from a broken one
@@ -74,7 +84,12 @@ class ImageInfo(BaseModel):
     stored_height: int
     orientation: int | None = Field(None, description="EXIF orientation tag (1-8) when present")
     mode: str
-    frame_count: int = 1
+    frame_count: int = Field(
+        1, description=f"frames in the file (animated images), counted up to {MAX_FRAMES_COUNTED}"
+    )
+    frame_count_capped: bool = Field(
+        False, description=f"True when the image has more than {MAX_FRAMES_COUNTED} frames"
+    )
     exif: dict[str, str] = Field(default_factory=dict)
 
 
@@ -94,23 +109,26 @@ class ProbeInfo(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-def probe(path: Path, sniffed: Sniffed) -> ProbeInfo:
+def probe(path: Path, sniffed: Sniffed, *,
+          max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> ProbeInfo:
     """Describe a file that :func:`aima.media.sniff.sniff` accepted, or raise :class:`BadMedia`.
 
-    Codes: ``corrupt_image``, ``too_large`` (image over Pillow's decompression-bomb limit),
-    ``corrupt_media`` (container no longer opens), ``corrupt_video`` (first frame undecodable),
-    ``truncated`` (data ends before the declared duration).
+    Codes: ``corrupt_image``, ``too_many_pixels`` (an image, or the video's frames, over
+    ``max_pixels`` pixels; pass ``settings.max_image_pixels``), ``corrupt_media`` (container no
+    longer opens), ``corrupt_video`` (first frame undecodable), ``truncated`` (data ends before
+    the declared duration).
     """
     path = Path(path)
     if sniffed.media_type == "image":
-        return _probe_image(path, sniffed)
-    return _probe_av(path, sniffed)
+        return _probe_image(path, sniffed, max_pixels)
+    return _probe_av(path, sniffed, max_pixels)
 
 
-def _probe_image(path: Path, sniffed: Sniffed) -> ProbeInfo:
+def _probe_image(path: Path, sniffed: Sniffed, max_pixels: int) -> ProbeInfo:
     """Read an image's size, orientation and EXIF with Pillow, and decode its pixels once."""
     try:
-        with Image.open(path) as image:
+        with open_image(path, max_pixels=max_pixels, family=sniffed.format) as image:
+            frame_count, capped = count_frames(image, sniffed.format)
             exif = image.getexif()
             orientation = exif.get(ORIENTATION_TAG)
             width, height = image.size
@@ -121,16 +139,19 @@ def _probe_image(path: Path, sniffed: Sniffed) -> ProbeInfo:
                 stored_height=height,
                 orientation=orientation if isinstance(orientation, int) else None,
                 mode=image.mode,
-                frame_count=getattr(image, "n_frames", 1),
+                frame_count=frame_count,
+                frame_count_capped=capped,
                 exif=_exif_fields(exif),
             )
             image.load()
     except Image.DecompressionBombError as exc:
-        raise BadMedia("too_large", f"image is too large to decode safely: {exc}") from exc
+        raise bomb_refusal(exc, max_pixels) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise BadMedia("corrupt_image", f"image data cannot be decoded: {exc}") from exc
     warnings = []
-    if info.frame_count > 1:
+    if info.frame_count_capped:
+        warnings.append(f"image has more than {info.frame_count} frames; only the first is analysed")
+    elif info.frame_count > 1:
         warnings.append(f"image has {info.frame_count} frames; only the first is analysed")
     return ProbeInfo(**sniffed.model_dump(), image=info, warnings=warnings)
 
@@ -148,7 +169,7 @@ def _exif_fields(exif: Image.Exif) -> dict[str, str]:
     return fields
 
 
-def _probe_av(path: Path, sniffed: Sniffed) -> ProbeInfo:
+def _probe_av(path: Path, sniffed: Sniffed, max_pixels: int) -> ProbeInfo:
     """Read an audio/video container's streams and check that it is whole."""
     kind = "video" if sniffed.media_type == "video" else "audio"
     try:
@@ -161,8 +182,11 @@ def _probe_av(path: Path, sniffed: Sniffed) -> ProbeInfo:
                 creation_time=_creation_time(container),
             )
             if kind == "video":
-                info.video = _video_info(container)
+                info.video = _video_info(container, max_pixels)
             check_reaches_end(container, kind)
+            if container.format.name == "wav":
+                warning = _wav_size_warning(path, info.duration_s)
+                info.warnings += [warning] if warning else []
             audio_indices = [stream.index for stream in container.streams.audio]
         for stream_index in audio_indices:
             stream_info, warning = _audio_info(path, stream_index)
@@ -184,11 +208,15 @@ def _creation_time(container: InputContainer) -> datetime | None:
         return None
 
 
-def _video_info(container: InputContainer) -> VideoInfo:
-    """Describe the main video stream; its first frame must decode (it carries the rotation)."""
+def _video_info(container: InputContainer, max_pixels: int) -> VideoInfo:
+    """Describe the main video stream; its first frame must decode (it carries the rotation).
+    Frames the stream declares larger than ``max_pixels`` are refused before any is decoded
+    (keyframe extraction checks every decoded frame again, should the size change midway)."""
     stream = main_video_stream(container)
     if stream is None:
         raise BadMedia("corrupt_video", "video stream disappeared on a second reading")
+    context = stream.codec_context
+    check_pixels(context.width, context.height, max_pixels, "video stream declares frames of")
     frame = _first_frame(container, stream)
     rotation = int(round(frame.rotation or 0))
     sideways = rotation % 180 != 0
@@ -250,3 +278,34 @@ def _audio_info(path: Path, index: int) -> tuple[AudioStreamInfo, str | None]:
         warning = f"{failures} of the first {packets} packets failed to decode ({first_error})"
         return info, f"audio stream {index} ({info.codec}): {warning}"
     return info, None
+
+
+def _wav_size_warning(path: Path, duration_s: float | None) -> str | None:
+    """A warning when a WAV header's data size is 0 or runs past the end of the file.
+
+    Writers that cannot seek back leave such sizes (ffmpeg 0xFFFFFFFF, sox about 0x7FFFF000, some
+    0), and so does a copy cut short; either way FFmpeg, and so AIMA, reads the samples up to the
+    end of the file, all of which are good: the file is usable, but its header does not say so.
+    """
+    file_size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        riff = handle.read(12)
+        if riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":
+            return None  # RF64 keeps its sizes in a ds64 chunk
+        for _ in range(64):  # the chunks before the data (fmt, LIST, fact...) are few
+            header = handle.read(8)
+            if len(header) < 8:
+                return None
+            size = struct.unpack("<I", header[4:])[0]
+            if header[:4] == b"data":
+                present = file_size - handle.tell()
+                if 0 < size <= present:
+                    return None
+                why = "never filled in" if size == 0 else "a header never finished, or a file cut short"
+                used = f"the {duration_s:.1f} s of" if duration_s is not None else "all the"
+                return (
+                    f"WAV header gives a data size of {size:,} bytes but the file holds {present:,}"
+                    f" ({why}); AIMA uses {used} audio in the file"
+                )
+            handle.seek(size + (size & 1), os.SEEK_CUR)
+    return None

@@ -3,6 +3,11 @@
 The first bytes name a format family (magic numbers); Pillow or PyAV then opens the file and its
 streams decide between video and audio. The name's extension is only read to phrase an error the
 way the user will understand it (a ``.mp4`` that holds only audio is a broken video, not a song).
+
+Sniffing is also the first check of the pixel limit (``max_pixels``, the setting
+``AIMA_MAX_IMAGE_PIXELS``): an image whose header declares more pixels, or a video whose stream
+declares larger frames, is refused here as ``too_many_pixels`` before anything is decoded. An
+animated GIF (or WEBP, PNG) is an image; only its first frame is analysed.
 """
 
 import codecs
@@ -10,11 +15,13 @@ from pathlib import Path
 from typing import Literal
 
 import av
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict
 
 from aima.media.container import first_line, main_video_stream, open_container, try_decode
 from aima.media.errors import BadMedia
+from aima.media.images import image_family, open_image
+from aima.media.limits import DEFAULT_MAX_IMAGE_PIXELS, check_pixels
 
 MediaType = Literal["image", "video", "audio"]
 
@@ -60,14 +67,16 @@ class Sniffed(BaseModel):
     mime: str
 
 
-def sniff(path: Path) -> Sniffed:
+def sniff(path: Path, *, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> Sniffed:
     """Identify a supported image, video or audio file by its content, or raise :class:`BadMedia`.
 
     Codes: ``unsupported_type`` (text, unknown or unsupported content), ``corrupt_image`` (an image
-    signature whose header Pillow cannot parse), ``corrupt_media`` (a container signature FFmpeg
-    cannot open), ``truncated`` (an MP4/MOV whose boxes run past the end of the file),
-    ``no_streams``, ``no_video_stream``, ``no_audio_frames``, ``corrupt_audio``; and, when called
-    without :func:`aima.media.validate.check_file` first, ``empty_file`` and ``unreadable``.
+    signature whose header Pillow cannot parse), ``too_many_pixels`` (an image header, or a video
+    stream, declaring more than ``max_pixels`` pixels per picture; pass
+    ``settings.max_image_pixels``), ``corrupt_media`` (a container signature FFmpeg cannot open),
+    ``truncated`` (an MP4/MOV whose boxes run past the end of the file), ``no_streams``,
+    ``no_video_stream``, ``no_audio_frames``, ``corrupt_audio``; and, when called without
+    :func:`aima.media.validate.check_file` first, ``empty_file`` and ``unreadable``.
     """
     path = Path(path)
     try:
@@ -85,22 +94,17 @@ def sniff(path: Path) -> Sniffed:
     if family is None:
         raise _unknown_content(path, head)
     if family in IMAGE_FORMATS:
-        return _sniff_image(path, family)
-    return _sniff_container(path, family)
+        return _sniff_image(path, family, max_pixels)
+    return _sniff_container(path, family, max_pixels)
 
 
 def _family(head: bytes) -> str | None:
     """Name the format family from the first bytes, or ``None`` when no signature matches."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "tiff"
+    image = image_family(head)
+    if image is not None:
+        return image
     if head[:4] == b"RIFF":
-        return {b"WEBP": "webp", b"WAVE": "wav", b"AVI ": "avi"}.get(head[8:12])
+        return {b"WAVE": "wav", b"AVI ": "avi"}.get(head[8:12])
     if head[4:8] == b"ftyp":
         brand = head[8:12]
         if brand in UNSUPPORTED_ISO_BRANDS:
@@ -153,11 +157,11 @@ def _looks_like_text(head: bytes) -> bool:
     return bool(text) and printable >= 0.95 * len(text)
 
 
-def _sniff_image(path: Path, family: str) -> Sniffed:
-    """Confirm an image signature by letting Pillow parse the header."""
-    pillow_format, mime = IMAGE_FORMATS[family]
+def _sniff_image(path: Path, family: str, max_pixels: int) -> Sniffed:
+    """Confirm an image signature by letting Pillow parse the header; check the declared size."""
+    _, mime = IMAGE_FORMATS[family]
     try:
-        with Image.open(path, formats=[pillow_format]) as image:
+        with open_image(path, max_pixels=max_pixels, family=family) as image:
             if image.width <= 0 or image.height <= 0:
                 raise BadMedia("corrupt_image", f"{family.upper()} header declares an empty image")
     except (UnidentifiedImageError, SyntaxError, OSError, ValueError) as exc:
@@ -167,7 +171,7 @@ def _sniff_image(path: Path, family: str) -> Sniffed:
     return Sniffed(media_type="image", format=family, mime=mime)
 
 
-def _sniff_container(path: Path, family: str) -> Sniffed:
+def _sniff_container(path: Path, family: str, max_pixels: int) -> Sniffed:
     """Open an audio/video container and decide by its streams."""
     if family == "heif":
         raise BadMedia("unsupported_type", "HEIF/AVIF images are not supported")
@@ -177,7 +181,10 @@ def _sniff_container(path: Path, family: str) -> Sniffed:
         raise _unopenable(path, family, exc) from exc
     with container:
         (video_format, video_mime), (audio_format, audio_mime) = CONTAINERS[family]
-        if family not in AUDIO_ONLY_FAMILIES and main_video_stream(container) is not None:
+        video = main_video_stream(container) if family not in AUDIO_ONLY_FAMILIES else None
+        if video is not None:
+            context = video.codec_context
+            check_pixels(context.width, context.height, max_pixels, "video stream declares frames of")
             return Sniffed(media_type="video", format=video_format, mime=video_mime)
         if not container.streams.audio:
             found = ", ".join(sorted({s.type for s in container.streams})) or "nothing"

@@ -6,26 +6,29 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from aima.media.errors import BadMedia
+from aima.media.images import bomb_refusal, open_image
+from aima.media.limits import DEFAULT_MAX_IMAGE_PIXELS
 
 THUMBNAIL_QUALITY = 85
 #: background for transparent pixels (a PNG's alpha would otherwise turn black in RGB)
 BACKGROUND = (255, 255, 255)
 
 
-def load_image(path: Path) -> Image.Image:
+def load_image(path: Path, *, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> Image.Image:
     """Open an image upright: EXIF orientation applied, first frame of a GIF/animated WEBP,
     RGB with transparency flattened onto white. The returned image holds no open file.
 
-    Raises ``BadMedia('corrupt_image')`` when the pixels cannot be decoded, or ``too_large``
-    above Pillow's decompression-bomb limit.
+    Raises ``BadMedia('corrupt_image')`` when the pixels cannot be decoded, or
+    ``BadMedia('too_many_pixels')`` when the image has more than ``max_pixels`` pixels (checked
+    before decoding; pass ``settings.max_image_pixels``).
     """
     try:
-        with Image.open(path) as opened:
+        with open_image(path, max_pixels=max_pixels) as opened:
             opened.seek(0)
             upright = ImageOps.exif_transpose(opened)
             return _to_rgb(upright)
     except Image.DecompressionBombError as exc:
-        raise BadMedia("too_large", f"image is too large to decode safely: {exc}") from exc
+        raise bomb_refusal(exc, max_pixels) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise BadMedia("corrupt_image", f"image data cannot be decoded: {exc}") from exc
 

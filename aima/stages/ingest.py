@@ -70,7 +70,7 @@ def ingest_file(stores: Stores, settings: Settings, case_id: str,
                 sha256 = sha256_of(path)
             except OSError as exc:
                 raise BadMedia("unreadable", f"file cannot be read: {exc.strerror}") from None
-            sniffed = sniff(path)
+            sniffed = sniff(path, max_pixels=settings.max_image_pixels)
             return _store(stores, case_uuid, source, path, sha256, sniffed)
     except BadMedia as bad:
         return _reject(stores, case_uuid, source, sha256, bad)

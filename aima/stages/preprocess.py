@@ -48,14 +48,19 @@ class Preprocess(MediaStage):
                     "keyframe_side": KEYFRAME_SIDE, "thumbnail_side": THUMBNAIL_SIDE,
                     "audio": "wav-16k-mono"},
             inputs={"original": item.object_key},
-            data={"format": item.format, "mime": item.mime},
+            # The pixel limit refuses bad input; it does not change a result, so it is not a
+            # parameter of the key.
+            data={"format": item.format, "mime": item.mime,
+                  "max_pixels": ctx.settings.max_image_pixels},
             replaces=(f"keyframes/{media_id}/", f"thumbnails/{media_id}/"),
         )
 
     def compute(self, request: ComputeRequest, model: Any) -> Computed:
         path, out, media_id = request.inputs["original"], request.workdir, request.media_id
-        sniffed = Sniffed(media_type=request.media_type, **request.data)
-        info = probe(path, sniffed)
+        sniffed = Sniffed(media_type=request.media_type, format=request.data["format"],
+                          mime=request.data["mime"])
+        max_pixels = request.data["max_pixels"]
+        info = probe(path, sniffed, max_pixels=max_pixels)
         document: dict[str, Any] = {
             "media_id": media_id, "probe": info.model_dump(mode="json"), "keyframes": [],
             "audio": None, "thumbnail_key": None, "warnings": list(info.warnings),
@@ -70,10 +75,12 @@ class Preprocess(MediaStage):
 
         if request.media_type == "image":
             document["thumbnail_key"] = jpeg(f"thumbnails/{media_id}/image.jpg",
-                                             thumbnail_jpeg(load_image(path), THUMBNAIL_SIDE))
+                                             thumbnail_jpeg(load_image(path, max_pixels=max_pixels),
+                                                            THUMBNAIL_SIDE))
         if request.media_type == "video":
             for n, frame in enumerate(keyframes.iter_keyframes(
-                    path, max_gap_s=request.params["keyframe_max_gap_s"], max_side=KEYFRAME_SIDE)):
+                    path, max_gap_s=request.params["keyframe_max_gap_s"], max_side=KEYFRAME_SIDE,
+                    max_pixels=max_pixels)):
                 document["keyframes"].append({
                     "id": evidence.keyframe_id(media_id, n), "index": n,
                     "timestamp_s": round(frame.timestamp_s, 3), "frame_index": frame.frame_index,

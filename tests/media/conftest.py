@@ -10,6 +10,7 @@ from tests.mediagen import (
     make_bad_corpus,
     make_garbled_copy,
     make_cut_video,
+    make_hostile_usable,
     make_images,
     make_rotated_video,
     make_speech_video,
@@ -29,6 +30,8 @@ class MediaSet:
     videos: dict[str, Path]
     bad_dir: Path
     bad: dict[str, str]
+    usable_dir: Path
+    usable: dict[str, str]
     cut_video: Path
     cuts: list[float]
     rotated_video: Path
@@ -47,6 +50,8 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> MediaSet:
         videos=videos,
         bad_dir=root / "bad",
         bad=make_bad_corpus(root / "bad"),
+        usable_dir=root / "usable",
+        usable=make_hostile_usable(root / "usable"),
         cut_video=cut_video,
         cuts=make_cut_video(cut_video, CUT_SCENES),
         rotated_video=make_rotated_video(root / "rotated.mp4", rotation=90),
