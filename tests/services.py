@@ -6,10 +6,13 @@ fail: the fixtures in conftest.py stop them in a finaliser). What they need is i
 
 Nothing here is a fake: PostgreSQL 15, Milvus 2.3 standalone (with embedded etcd), moto's S3
 server and SecantusDB (a MongoDB wire-protocol server built on WiredTiger) are the real programs.
+moto's server checks every request's signature, as S3 does; it gets one addition here (it checks
+presigned URLs too, which moto leaves unchecked): see :class:`S3Server`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import secrets
@@ -223,27 +226,114 @@ class MilvusServer(Server):
 
 
 class S3Server(Server):
-    """moto's S3 server (in memory), the S3 wire protocol the minio client speaks."""
+    """moto's S3 server (in memory), the S3 wire protocol the minio client speaks.
+
+    Like a real S3 it checks every request: a request that is unsigned, or signed with a key it
+    does not know or with the wrong secret, is refused with 403. Each server makes one IAM user
+    that may do everything in S3 (``access_key``/``secret_key``, new for every server). moto
+    checks signatures in the ``Authorization`` header itself; presigned URLs (signature in the
+    query string) it does not check, so the server runs with :func:`_moto_checks_presigned_urls`.
+    """
 
     name = "s3"
-    access_key = "aima-test"
-    secret_key = "aima-test-secret"
+    region = "us-east-1"
 
-    def __init__(self, *, check_credentials: bool = False) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        # moto checks signatures against its IAM users only when asked to; none exist, so every
-        # request is then refused as a real S3 refuses unknown keys.
-        self.env = {"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if check_credentials else {}
+        self.access_key = ""
+        self.secret_key = ""
 
     def start(self) -> S3Server:
         self.port = free_port()
-        self._spawn([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)], self.env)
+        self._spawn([sys.executable, str(Path(__file__).resolve()), "moto-s3",
+                     "-H", "127.0.0.1", "-p", str(self.port)])
         wait_for_port(self.port, 60, self.process, self.log)
+        self._create_user()
         return self
+
+    def _create_user(self) -> None:
+        import boto3
+        import httpx
+
+        # moto authenticates nothing until told to: the user is made, then checking is turned on.
+        iam = boto3.client("iam", endpoint_url=self.endpoint, region_name=self.region,
+                           aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+        iam.create_user(UserName="aima")
+        iam.put_user_policy(UserName="aima", PolicyName="s3-all", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+        }))
+        key = iam.create_access_key(UserName="aima")["AccessKey"]
+        self.access_key, self.secret_key = key["AccessKeyId"], key["SecretAccessKey"]
+        response = httpx.post(f"{self.endpoint}/moto-api/reset-auth", content=b"0")
+        response.raise_for_status()
+        # From here on every request is checked: an unsigned one must be refused.
+        if httpx.get(f"{self.endpoint}/").status_code != 403:
+            raise RuntimeError(f"moto does not check credentials:\n{_tail(self.log)}")
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+def _moto_checks_presigned_urls() -> None:
+    """Teach moto's request check (``moto.iam.access_control.S3IAMRequest``) the query-string
+    form of AWS Signature Version 4 that presigned URLs use, as S3 checks it: the signature is
+    recomputed with botocore's presigning code from the URL's own parameters and the key's secret,
+    an expired URL is refused, and a request with no signature at all is refused (AccessDenied).
+    Header-signed requests are left to moto."""
+    from datetime import datetime, timedelta, timezone
+    from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+    import moto.iam.access_control as access_control
+    from botocore.auth import S3SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+
+    class S3RequestCheck(access_control.S3IAMRequest):
+        def __init__(self, account_id, method, path, data, body, headers, action):
+            self._query = dict(parse_qsl(urlsplit(path).query, keep_blank_values=True))
+            self._presigned = "Authorization" not in headers and "X-Amz-Signature" in self._query
+            if "Authorization" not in headers and not self._presigned:
+                self._data = data
+                self._raise_access_denied()  # anonymous
+            if self._presigned:
+                query = self._query
+                headers = {**dict(headers.items()), "Authorization": (
+                    f"AWS4-HMAC-SHA256 Credential={query.get('X-Amz-Credential', '')}, "
+                    f"SignedHeaders={query.get('X-Amz-SignedHeaders', '')}, "
+                    f"Signature={query['X-Amz-Signature']}")}
+            super().__init__(account_id, method, path, data, body, headers, action)
+
+        def _calculate_signature(self) -> str:
+            if not self._presigned:
+                return super()._calculate_signature()
+            query = self._query
+            try:
+                signed_at = datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
+                expires_s = int(query["X-Amz-Expires"])
+            except (KeyError, ValueError):
+                self._raise_access_denied()
+            if signed_at.replace(tzinfo=timezone.utc) + timedelta(seconds=expires_s) < datetime.now(
+                    timezone.utc):
+                self._raise_access_denied()  # S3: "Request has expired"
+            # moto hands over the path and query decoded: encode them again as the client did
+            parts = urlsplit(self._path)
+            path = quote(unquote(parts.path))
+            unsigned = urlencode([(name, value) for name, value in
+                                  parse_qsl(parts.query, keep_blank_values=True)
+                                  if name != "X-Amz-Signature"], quote_via=quote, safe="-_.~")
+            received = {name.lower(): value for name, value in self._headers.items()}
+            signed_headers = {name: received.get(name, "")
+                              for name in query.get("X-Amz-SignedHeaders", "host").split(";")}
+            request = AWSRequest(method=self._method, url=f"http://s3{path}?{unsigned}",
+                                 headers=signed_headers)
+            request.context["timestamp"] = query["X-Amz-Date"]
+            auth = S3SigV4QueryAuth(self._access_key.create_credentials(), self._service,
+                                    self._region, expires=expires_s)
+            canonical = auth.canonical_request(request)
+            return auth.signature(auth.string_to_sign(request, canonical), request)
+
+    access_control.S3IAMRequest = S3RequestCheck
 
 
 class MongoServer(Server):
@@ -263,3 +353,14 @@ class MongoServer(Server):
     @property
     def url(self) -> str:
         return f"mongodb://127.0.0.1:{self.port}"
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["moto-s3"]:
+    # The S3 server process of S3Server: moto's own server, checking presigned URLs too. This
+    # folder (tests/) is not meant to be importable from the server: take it off the path.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
+    _moto_checks_presigned_urls()
+    from moto.server import main
+
+    main(sys.argv[2:])

@@ -66,31 +66,97 @@ def test_analyze_prints_the_case_a_status_table_and_the_report(tmp_path, prefect
     assert unknown.returncode == 2 and "no case named or with id 'nope'" in unknown.stderr
 
 
+# Written as sitecustomize.py into a folder on the first run's PYTHONPATH: in that process, the
+# first keyframe extraction runs, every later one blocks (and says so in a file) until the test
+# kills the process. It patches aima.media.keyframes.iter_keyframes as soon as the module is
+# imported; the preprocess stage looks the function up on the module when it calls it.
+HOLD_KEYFRAMES = """
+import importlib.abc, importlib.machinery, os, sys, threading
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def _let_only_the_first_call_through(module):
+    original = module.iter_keyframes
+    lock = threading.Lock()
+    calls = []
+
+    def iter_keyframes(*args, **kwargs):
+        with lock:
+            calls.append(args[0] if args else kwargs.get("path"))
+            n = len(calls)
+        if n > 1:
+            (HERE / f"held-{os.getpid()}-{n}").touch()
+            threading.Event().wait()  # forever: the test kills this process
+        return original(*args, **kwargs)
+
+    module.iter_keyframes = iter_keyframes
+
+
+class _PatchKeyframes(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != "aima.media.keyframes":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        execute = spec.loader.exec_module
+
+        def exec_module(module):
+            execute(module)
+            _let_only_the_first_call_through(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+sys.meta_path.insert(0, _PatchKeyframes())
+"""
+
+
 def test_a_killed_run_resumes_with_the_remaining_files_only(tmp_path, prefect_home):
     folder = tmp_path / "videos"
     for n in range(6):
-        make_cut_video(folder / f"scene-{n}.mp4", [4.0, 4.0, 4.0, 4.0, 4.0], size=(640, 360), seed=n)
+        make_cut_video(folder / f"scene-{n}.mp4", [2.0, 2.0, 2.0], size=(320, 180), seed=n)
     data = tmp_path / "aima-data"
     env = aima_env(data, prefect_home)
+    hook = tmp_path / "hold-keyframes"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(HOLD_KEYFRAMES)
+    held_env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(hook),
+                                                                     env.get("PYTHONPATH")]))}
     process = subprocess.Popen([sys.executable, "-m", "aima.cli", "analyze", str(folder), "--case",
-                                "resume"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                "resume"], env=held_env, cwd=tmp_path, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        done = _wait_for_done_preprocess(data / "aima.db", process, at_least=1)
+        # One file is through preprocessing and at least one other is held inside it.
+        _wait_until(lambda: len(_done(data / "aima.db")) >= 1 and any(hook.glob("held-*")),
+                    process, "one preprocess done and another one held")
     finally:
         os.killpg(process.pid, signal.SIGKILL)  # like a crash: no cleanup runs
         process.wait()
-    assert 1 <= len(done) < 6, "the run was not caught halfway"
+    done = _done(data / "aima.db")
+    assert len(done) == 1, f"expected exactly one finished preprocess, got {done}"
 
     result = aima("analyze", str(folder), "--case", "resume", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
 
     after = _preprocess_runs(data / "aima.db")
     assert len(after) == 6 and {status for status, _, _ in after.values()} == {"done"}
-    for media_id, (status, attempts, finished) in done.items():
-        assert after[media_id] == (status, attempts, finished), "a finished file was redone"
-    redone = [m for m in after if m not in done]
-    assert redone and all(after[m][0] == "done" for m in redone)
+    [(media_id, before)] = done.items()
+    assert after[media_id] == before, "the file finished before the kill was preprocessed again"
+    for name in (f"scene-{n}.mp4" for n in range(6)):
+        assert name in result.stdout
+    assert "done" in result.stdout and "failed" not in result.stdout
+
+
+def _done(db) -> dict[str, tuple]:
+    if not db.exists():
+        return {}
+    try:
+        runs = _preprocess_runs(db)
+    except sqlite3.OperationalError:  # schema not there yet
+        return {}
+    return {media_id: run for media_id, run in runs.items() if run[0] == "done"}
 
 
 def _preprocess_runs(db) -> dict[str, tuple]:
@@ -101,16 +167,10 @@ def _preprocess_runs(db) -> dict[str, tuple]:
     return {media_id: (status, attempts, finished) for media_id, status, attempts, finished in rows}
 
 
-def _wait_for_done_preprocess(db, process, at_least: int, timeout_s: float = 240) -> dict:
+def _wait_until(condition, process, what: str, timeout_s: float = 240) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and process.poll() is None:
-        if db.exists():
-            try:
-                runs = _preprocess_runs(db)
-            except sqlite3.OperationalError:  # schema not there yet
-                runs = {}
-            done = {m: r for m, r in runs.items() if r[0] == "done"}
-            if len(done) >= at_least:
-                return done
+        if condition():
+            return
         time.sleep(0.05)
-    raise AssertionError(f"no preprocess finished (process exit code {process.poll()})")
+    raise AssertionError(f"never came to {what} (process exit code {process.poll()})")
