@@ -104,7 +104,7 @@ def _status_table(rows: list[dict], title: str) -> Table:
     for row in rows:
         style = STATUS_STYLE.get(row["status"], "")
         table.add_row(row["name"], row["type"] or "-", f"[{style}]{row['status']}[/]" if style
-                      else row["status"], row["error"] or "")
+                      else row["status"], row["error"] or row.get("notes") or "")
     return table
 
 
@@ -115,6 +115,11 @@ def analyze(
     reanalyse: Annotated[
         bool, typer.Option("--reanalyse", help="Recompute stages already stored for these files.")
     ] = False,
+    context: Annotated[
+        str | None,
+        typer.Option("--context", help="What the case is about, in your words; kept on the case "
+                     "and added to the vision and fusion prompts."),
+    ] = None,
 ) -> None:
     """Analyse files into a case with the analyze-media Prefect flow, then print their status."""
     from aima.tasks import runtime
@@ -125,7 +130,7 @@ def analyze(
     _prefect_defaults()
     from aima.flows.analyze import analyze_media
 
-    result = analyze_media(case=case, sources=paths, reanalyse=reanalyse)
+    result = analyze_media(case=case, sources=paths, reanalyse=reanalyse, context=context)
     console.print(f"case [bold]{case}[/] id {result['case_id']}")
     console.print(_status_table(result["media"], f"{len(result['media'])} files"))
     location = result["report_key"]

@@ -30,18 +30,21 @@ from aima.report import build_report
 from aima.stages import registry
 from aima.stages.ingest import record_failure
 from aima.storage import audit
-from aima.storage.cases import get_or_create_case
+from aima.storage.cases import get_or_create_case, set_case_context
 from aima.storage.objects import case_prefix
 from aima.tasks import runtime
 from aima.tasks.stages import case_stage, ingest, media_stage
 
 
 @flow(name="analyze-media", log_prints=True)
-def analyze_media(case: str, sources: list[str], reanalyse: bool = False) -> dict:
+def analyze_media(case: str, sources: list[str], reanalyse: bool = False,
+                  context: str | None = None) -> dict:
     """Analyse the files under ``sources`` (files, folders, s3://bucket/prefix) into ``case``.
 
     Stages already stored for the same content are reused unless ``reanalyse`` is true. One bad
-    file never stops the others: it ends ``rejected`` or ``failed`` with its reason.
+    file never stops the others: it ends ``rejected`` or ``failed`` with its reason. ``context``
+    (what the case is about, in the case owner's words) is kept on the case and added to the
+    vision and fusion prompts; stages whose prompt it changes are redone.
     """
     logger = get_run_logger()
     stores = runtime.stores()
@@ -49,9 +52,13 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False) -> dic
         settings = stores.settings
         the_case = get_or_create_case(stores.metadata, case)
         case_id = str(the_case.id)
+        if context is not None:
+            set_case_context(stores.metadata, case_id, context)
+            the_case.context = context
         files = expand_sources(sources, settings)
         audit.record(stores.metadata, actor=settings.actor, action="case.analyse", case_id=case_id,
                      details={"sources": sources, "files": len(files), "reanalyse": reanalyse,
+                              "context": context,
                               "flow_run_id": str(flow_run.id) if flow_run.id else None})
         batch = jobs.start_batch(stores.metadata, the_case.id, sources,
                                  str(flow_run.id) if flow_run.id else None)
@@ -187,7 +194,7 @@ def _case_stages(case_id: str, stores, logger) -> dict[str, StageOutcome | None]
 
 def _publish(case: str, rows: list[dict], summary: dict) -> None:
     """A table and a markdown artifact on the flow run page."""
-    table = [{k: row[k] for k in ("name", "type", "status", "error_code", "error", "id")}
+    table = [{k: row[k] for k in ("name", "type", "status", "error_code", "error", "notes", "id")}
              for row in rows]
     create_table_artifact(table, key=_artifact_key("files", case),
                           description=f"Every file of case {case} and what happened to it")
@@ -195,7 +202,7 @@ def _publish(case: str, rows: list[dict], summary: dict) -> None:
              + ", ".join(f"{n} {status}" for status, n in summary["by_status"].items()), "",
              "| file | type | status | reason |", "|---|---|---|---|"]
     for row in rows:
-        reason = (row["error"] or "").replace("|", "\\|")
+        reason = (row["error"] or row["notes"] or "").replace("|", "\\|")
         lines.append(f"| {row['name']} | {row['type'] or ''} | {row['status']} | {reason} |")
     create_markdown_artifact("\n".join(lines), key=_artifact_key("summary", case),
                              description=f"Analysis summary of case {case}")

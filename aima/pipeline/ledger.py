@@ -25,6 +25,8 @@ from sqlalchemy import select
 from aima.storage.database import Database
 from aima.storage.models import StageRun, utcnow
 
+SKIPPED = "skipped"
+
 
 def params_hash(version: str, params: dict[str, Any]) -> str:
     """A stable hash of a stage's parameters and code version (``Stage.version``).
@@ -88,6 +90,39 @@ class StageLedger:
                     .order_by(StageRun.started_at)
                 )
             )
+
+    def skip(self, case_id, media_id, stage: str, reason: str) -> None:
+        """Record that ``stage`` did not apply to the item and why (shown in the report).
+
+        One ``skipped`` row per item and stage, rewritten only when the reason changes, so that a
+        rerun that skips again changes nothing.
+        """
+        key = StageKey(uuid.UUID(str(case_id)), uuid.UUID(str(media_id)), stage, SKIPPED, SKIPPED)
+        with self.database.session() as session:
+            run = session.scalars(select(StageRun).where(*key.where)).one_or_none()
+            if run is not None and run.status == SKIPPED and run.error == reason:
+                return
+            if run is None:
+                run = StageRun(case_id=key.case_id, media_id=key.media_id, stage=stage,
+                               model_id=SKIPPED, params_hash=SKIPPED, attempts=0)
+                session.add(run)
+            run.status, run.error_code, run.error = SKIPPED, SKIPPED, reason
+            run.started_at = run.finished_at = utcnow()
+            run.duration_s = 0.0
+
+    def latest(self, case_id) -> dict[tuple[str, str], StageRun]:
+        """The most recent run of every (media id, stage) of a case."""
+        with self.database.session() as session:
+            runs = session.scalars(
+                select(StageRun).where(StageRun.case_id == uuid.UUID(str(case_id)))).all()
+        latest: dict[tuple[str, str], StageRun] = {}
+        for run in runs:
+            key, stamp = (str(run.media_id), run.stage), run.finished_at or run.started_at
+            other = latest.get(key)
+            other_stamp = other and (other.finished_at or other.started_at)
+            if other is None or (stamp is not None and (other_stamp is None or other_stamp <= stamp)):
+                latest[key] = run
+        return latest
 
     @contextmanager
     def run(self, key: StageKey) -> Iterator[dict[str, Any]]:

@@ -97,10 +97,11 @@ def run_media_stage(stores: Stores, stage: str | MediaStage, media_id: str, *,
         return outcome("skipped", Summary(f"{stage.name} does not apply to {item.media_type} files"))
     model = _model(stage, models)
     plan = stage.plan(ctx, item, model)
+    ledger = StageLedger(stores.metadata)
     if isinstance(plan, Skip):
+        ledger.skip(item.case_id, item.id, stage.name, plan.reason)
         return outcome("skipped", Summary(plan.reason))
     key = stage_key(item.case_id, item.id, stage.name, stage.version, plan.model_id, plan.params)
-    ledger = StageLedger(stores.metadata)
     output_ref = f"documents:{stage.name}/{media_id}"
     if not reanalyse and ledger.done(key) is not None:
         return outcome("done", stage.stored_summary(ctx, item), reused=True, output_ref=output_ref)

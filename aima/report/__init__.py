@@ -18,6 +18,8 @@ from sqlalchemy import select
 from aima import __version__
 from aima.evidence import segment_id
 from aima.persons import case_persons
+from aima.pipeline.ledger import StageLedger
+from aima.stages import registry
 from aima.storage import Stores
 from aima.storage.models import Case, Job, MediaItem
 
@@ -34,9 +36,12 @@ def media_rows(stores: Stores, case: Case) -> list[dict[str, Any]]:
             select(Job).where(Job.case_id == case.id, Job.status == "duplicate")
         ):
             duplicates[job.media_id].append(job.source)
+    latest = StageLedger(stores.metadata).latest(case.id)
     rows = []
     for item in sorted(items, key=lambda i: i.original_name):
         probe = item.probe or {}
+        stages = [_stage_entry(latest[(str(item.id), name)]) for name in registry.names()
+                  if (str(item.id), name) in latest]
         rows.append({
             "id": str(item.id),
             "name": item.original_name,
@@ -50,8 +55,18 @@ def media_rows(stores: Stores, case: Case) -> list[dict[str, Any]]:
             "error": item.error_reason,
             "source": item.source_uri,
             "also_at": sorted(set(duplicates.get(item.id, [])) - {item.source_uri}),
+            "stages": stages,
+            # What a reader of a "done" row should know: stages that did not apply, and why.
+            "notes": "; ".join(f"{s['stage']} skipped: {s['reason']}" for s in stages
+                               if s["status"] == "skipped") or None,
         })
     return rows
+
+
+def _stage_entry(run) -> dict[str, Any]:
+    return {"stage": run.stage, "status": run.status,
+            "model_id": None if run.status == "skipped" else run.model_id,
+            "reason": run.error, "attempts": run.attempts, "duration_s": run.duration_s}
 
 
 def _utc(moment: datetime) -> datetime:
@@ -92,6 +107,7 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
         "case": {
             "id": case_id,
             "name": case.name,
+            "context": case.context,
             "created_at": _utc(case.created_at).isoformat(),
             "generated_at": datetime.now(UTC).isoformat(),
             "generator": f"aima {__version__}",
@@ -107,6 +123,9 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
             "audio_tracks": sum(row["audio"] for row in media),
             "transcribed": sum(1 for t in transcripts if t["segments"]),
             "speakers": sum(1 for p in persons if "voice" in p["modalities"]),
+            "skipped_stages": dict(Counter(
+                stage["stage"] for row in media for stage in row["stages"]
+                if stage["status"] == "skipped")),
         },
         # Set by the restraint and distress stages; nothing here yet calls for a reviewer.
         "requires_human_review": False,

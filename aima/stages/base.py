@@ -90,6 +90,13 @@ class StageContext:
         with self.stores.metadata.session() as session:
             return session.get(MediaItem, uuid.UUID(str(media_id)))
 
+    def case_context(self, item: MediaItem) -> str | None:
+        """What the case owner said the case is about (``aima analyze --context``), if anything."""
+        from aima.storage.models import Case
+
+        with self.stores.metadata.session() as session:
+            return session.get(Case, item.case_id).context
+
     def document(self, stage: str, item: MediaItem) -> dict[str, Any] | None:
         return self.stores.documents.get(str(item.case_id), stage, str(item.id))
 

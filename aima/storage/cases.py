@@ -45,3 +45,9 @@ def get_or_create_case(database: Database, name: str) -> Case:
         case = Case(name=name)
         session.add(case)
     return case
+
+
+def set_case_context(database: Database, case_id, context: str) -> None:
+    """Keep ``context`` (what the case owner tells the models about the case) on the case."""
+    with database.session() as session:
+        session.get(Case, uuid.UUID(str(case_id))).context = context

@@ -47,6 +47,8 @@ class Case(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | purging
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # What the case owner tells the models about the case (added to vision and fusion prompts).
+    context: Mapped[str | None] = mapped_column(Text)
 
     media: Mapped[list[MediaItem]] = relationship(
         back_populates="case", cascade="all, delete-orphan", passive_deletes=True

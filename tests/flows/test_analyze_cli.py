@@ -41,16 +41,27 @@ def test_analyze_prints_the_case_a_status_table_and_the_report(tmp_path, prefect
     (folder / "readme.mp4").write_text("not a video\n" * 10)
     env = aima_env(tmp_path / "aima-data", prefect_home)
 
-    result = aima("analyze", str(folder), "--case", "intake", env=env, cwd=tmp_path)
+    make_cut_video(folder / "silent.mp4", [1.0], size=(160, 90))
+    env["COLUMNS"] = "200"
+
+    result = aima("analyze", str(folder), "--case", "intake", "--context",
+                  "Harbour CCTV, night of 2 March", env=env, cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
+    assert "transcribe skipped: no audio track" in out  # a done file says what was not done
     assert "case intake id " in out
     for name in (images[0].name, "interview.mp4", "readme.mp4"):
         assert name in out
     assert "rejected" in out and "not a media file" in out
     report_path = out.split("report: ", 1)[1].split()[0]
-    assert json.loads(open(report_path).read())["case"]["name"] == "intake"
+    written = json.loads(open(report_path).read())
+    assert written["case"]["name"] == "intake"
+    assert written["case"]["context"] == "Harbour CCTV, night of 2 March"
+    silent = next(m for m in written["media"] if m["name"] == "silent.mp4")
+    assert silent["status"] == "done"
+    assert {s["stage"]: s["status"] for s in silent["stages"]} == {
+        "ingest": "done", "preprocess": "done", "transcribe": "skipped", "diarize": "skipped"}
 
     status = aima("status", "intake", env=env, cwd=tmp_path)
     assert status.returncode == 0 and "interview.mp4" in status.stdout and "done" in status.stdout
@@ -60,7 +71,8 @@ def test_analyze_prints_the_case_a_status_table_and_the_report(tmp_path, prefect
     assert report.returncode == 0, report.stderr
     document = json.loads(exported.read_text())
     assert {m["name"]: m["status"] for m in document["media"]} == {
-        images[0].name: "done", "interview.mp4": "done", "readme.mp4": "rejected"}
+        images[0].name: "done", "interview.mp4": "done", "readme.mp4": "rejected",
+        "silent.mp4": "done"}
 
     unknown = aima("report", "nope", env=env, cwd=tmp_path)
     assert unknown.returncode == 2 and "no case named or with id 'nope'" in unknown.stderr
