@@ -13,6 +13,17 @@ Texts are compared after Unicode NFKC, case folding and removal of punctuation a
 ignores spaces, which makes it meaningful for Chinese and Japanese (written without spaces, so
 their WER counts whole sentences). Counting clips are hard on WER: Whisper may write "1 2 3"
 where the reference says "one two three"; no normaliser here maps digits to words.
+
+Headline figures, all measured in the same run over all 27 clips:
+
+- **token error rate** (TER): the corpus WER with Chinese and Japanese split into characters
+  (the usual practice for unsegmented scripts), with the detected language (what a user gets);
+- against a **baseline**: the same clips transcribed with English forced (a recogniser that
+  ignores the language), and against the **oracle**: each clip's own language forced;
+- **targets** (exit 1 when missed): language detection >= 80 % of the clips, and TER (detected)
+  / TER (English forced) <= 0.75, i.e. handling the language must remove at least a quarter of
+  the errors of ignoring it. Both are regression guards for the embedded Whisper base model, not
+  quality claims.
 """
 
 from __future__ import annotations
@@ -44,6 +55,11 @@ COUNTING = {
 }
 
 
+TARGET_DETECTION = 0.80  # share of clips whose language is detected
+TARGET_TER_RATIO = 0.75  # TER with the detected language / TER with English forced
+UNSEGMENTED = {"zh", "ja"}  # scripts without spaces: scored per character
+
+
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     kept = "".join(" " if unicodedata.category(ch)[0] in "PSZ" else ch for ch in text)
@@ -52,6 +68,20 @@ def normalise(text: str) -> str:
 
 def no_spaces(text: str) -> str:
     return text.replace(" ", "")
+
+
+def tokens(text: str, language: str) -> str:
+    """Words, or characters (space-separated) for Chinese and Japanese."""
+    return " ".join(no_spaces(text)) if language in UNSEGMENTED else text
+
+
+def token_error_rate(rows: dict[str, list[dict]], key: str) -> float:
+    """Corpus WER over every clip of every language, zh and ja scored per character."""
+    refs, hyps = [], []
+    for language, clips in rows.items():
+        refs += [tokens(clip["reference"], language) for clip in clips]
+        hyps += [tokens(clip[key], language) for clip in clips]
+    return jiwer.wer(refs, hyps)
 
 
 def error_rates(clips: list[dict], key: str) -> tuple[float, float]:
@@ -80,6 +110,7 @@ def main() -> int:
         language = sample.lang.value
         detected = recognizer.transcribe(sample.audio_path)
         forced = recognizer.transcribe(sample.audio_path, language=language)
+        english = recognizer.transcribe(sample.audio_path, language="en")  # the baseline
         rows[language].append(
             {
                 "name": sample.name,
@@ -88,12 +119,15 @@ def main() -> int:
                 "probability": detected.language_probability or 0.0,
                 "detected": normalise(detected.text),
                 "forced": normalise(forced.text),
+                "english": normalise(english.text),
             }
         )
 
     print(f"{recognizer.model_id}, {len(samples)} clips from pytest-audioeval\n")
-    print("                         all clips                    without counting")
-    print("lang  detected  mean p    WER    CER  WER forced  CER forced    WER    CER")
+    print("                         all clips                                          "
+          "     without counting")
+    print("lang  detected  mean p    WER    CER  WER forced  CER forced  WER en-forced  "
+          "CER en-forced    WER    CER")
     correct = 0
     for language in sorted(rows):
         clips = rows[language]
@@ -102,14 +136,28 @@ def main() -> int:
         mean_p = sum(clip["probability"] for clip in clips) / len(clips)
         wer, cer = error_rates(clips, "detected")
         forced_wer, forced_cer = error_rates(clips, "forced")
+        english_wer, english_cer = error_rates(clips, "english")
         words_wer, words_cer = error_rates(
             [c for c in clips if c["name"] not in COUNTING], "detected"
         )
         print(
             f"{language:4}  {hits}/{len(clips)}       {mean_p:5.2f}  {wer:5.2f}  {cer:5.2f}  "
-            f"{forced_wer:10.2f}  {forced_cer:10.2f}  {words_wer:5.2f}  {words_cer:5.2f}"
+            f"{forced_wer:10.2f}  {forced_cer:10.2f}  {english_wer:13.2f}  {english_cer:13.2f}  "
+            f"{words_wer:5.2f}  {words_cer:5.2f}"
         )
-    print(f"\nlanguage detection: {correct}/{len(samples)} correct ({correct / len(samples):.0%})")
+    detection = correct / len(samples)
+    ter = token_error_rate(rows, "detected")
+    ter_oracle = token_error_rate(rows, "forced")
+    ter_english = token_error_rate(rows, "english")
+    print(f"\nlanguage detection: {correct}/{len(samples)} correct ({detection:.0%}; "
+          f"target >= {TARGET_DETECTION:.0%})")
+    print("token error rate (WER; zh and ja per character), all 27 clips:")
+    print(f"  detected language (AIMA)        {ter:6.3f}")
+    print(f"  English forced (baseline)       {ter_english:6.3f}   AIMA / baseline "
+          f"{ter / ter_english:5.2f} (target <= {TARGET_TER_RATIO})")
+    print(f"  own language forced (oracle)    {ter_oracle:6.3f}   AIMA / oracle   "
+          f"{ter / ter_oracle:5.2f}")
+    failed = detection < TARGET_DETECTION or ter / ter_english > TARGET_TER_RATIO
     if args.clips:
         print()
         for language in sorted(rows):
@@ -117,9 +165,12 @@ def main() -> int:
                 print(
                     f"{language} {clip['name']:18} detected {clip['detected_language']} "
                     f"({clip['probability']:.2f}): {clip['detected']!r} "
-                    f"| forced: {clip['forced']!r} | reference: {clip['reference']!r}"
+                    f"| forced: {clip['forced']!r} | English: {clip['english']!r} "
+                    f"| reference: {clip['reference']!r}"
                 )
-    return 0
+    if failed:
+        print("FAILED: a target is missed")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
