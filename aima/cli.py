@@ -26,6 +26,23 @@ app = typer.Typer(
 db_app = typer.Typer(help="Metadata database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
+
+class _ListByDefault(typer.core.TyperGroup):
+    """``aima persons CASE`` is ``aima persons list CASE``; the other words are commands."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
+persons_app = typer.Typer(
+    cls=_ListByDefault, no_args_is_help=True,
+    help="Case persons and a reviewer's corrections: aima persons CASE lists them; merge, split, "
+    "not-same and rename are kept as edits (audit-logged) that survive reruns. A person is "
+    "named by its key (person-3), its number, its label or its id.")
+app.add_typer(persons_app, name="persons")
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -86,6 +103,89 @@ def purge(
         f"purged case {result.case_name or case} ({result.case_id}): "
         f"{result.objects} objects, {result.vectors} vectors, {result.documents} documents"
     )
+
+
+def _person_edit(case: str, action, *args, **kwargs):
+    """Run one correction from aima.persons_edits on the case; its error is one clear line."""
+    from aima.persons_edits import PersonEditError
+    from aima.storage import open_stores
+    from aima.storage.cases import get_case
+
+    settings = load_settings()
+    with open_stores(settings) as stores:
+        the_case = get_case(stores.metadata, case)
+        try:
+            return action(stores, str(the_case.id), *args, actor=settings.actor, **kwargs)
+        except PersonEditError as exc:
+            err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+
+@persons_app.command("list")
+def persons_list(case: Annotated[str, typer.Argument(help="Case name or id.")]) -> None:
+    """The case's persons (faces, then voices) with how often and in how many files they appear."""
+    from aima.persons_edits import list_persons
+    from aima.storage import open_stores
+    from aima.storage.cases import get_case
+
+    with open_stores(load_settings()) as stores:
+        the_case = get_case(stores.metadata, case)
+        rows = list_persons(stores, str(the_case.id))
+    table = Table(title=f"{len(rows)} persons in case {the_case.name}", title_justify="left")
+    for column in ("key", "label", "by", "appearances", "files", "id"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["key"], row["label"], row["modality"], str(row["appearances"]),
+                      str(row["media"]), row["id"])
+    console.print(table)
+
+
+@persons_app.command("merge")
+def persons_merge(case: Annotated[str, typer.Argument(help="Case name or id.")],
+                  a: Annotated[str, typer.Argument(help="The person that stays.")],
+                  b: Annotated[str, typer.Argument(help="The same person, merged into A.")]) -> None:
+    """B is the same person as A: B's faces join A."""
+    from aima.persons_edits import merge
+
+    person = _person_edit(case, merge, a, b)
+    console.print(f"merged {b} into {person['label']} ({person['key']})")
+
+
+@persons_app.command("split")
+def persons_split(
+    case: Annotated[str, typer.Argument(help="Case name or id.")],
+    a: Annotated[str, typer.Argument(help="The person to split.")],
+    faces: Annotated[list[str], typer.Option("--faces", help="Face evidence ids (face:...) that "
+                                             "are someone else; repeat the option.")],
+) -> None:
+    """Some faces of A are someone else: they become a new person."""
+    from aima.persons_edits import split
+
+    person = _person_edit(case, split, a, faces)
+    console.print(f"split {len(faces)} faces off {a} into {person['label']} ({person['key']})")
+
+
+@persons_app.command("not-same")
+def persons_not_same(case: Annotated[str, typer.Argument(help="Case name or id.")],
+                     a: Annotated[str, typer.Argument(help="A person.")],
+                     b: Annotated[str, typer.Argument(help="Another person.")]) -> None:
+    """A and B are different persons: no later clustering puts their faces together."""
+    from aima.persons_edits import not_same
+
+    _person_edit(case, not_same, a, b)
+    console.print(f"{a} and {b} are kept apart")
+
+
+@persons_app.command("rename")
+def persons_rename(case: Annotated[str, typer.Argument(help="Case name or id.")],
+                   a: Annotated[str, typer.Argument(help="The person.")],
+                   label: Annotated[str, typer.Argument(help="The new label, e.g. 'man in red'. "
+                                                        "Describe, never identify.")]) -> None:
+    """Give a person a label of the reviewer's choosing (within this case only)."""
+    from aima.persons_edits import rename
+
+    person = _person_edit(case, rename, a, label)
+    console.print(f"{person['key']} is now labelled {person['label']!r}")
 
 
 STATUS_STYLE = {"done": "green", "failed": "red", "rejected": "red", "duplicate": "yellow"}

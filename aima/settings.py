@@ -112,6 +112,30 @@ class Settings(BaseSettings):
         description="Who is named in audit events for actions taken by this process.",
     )
 
+    # --- faces and case persons (aima/stages/faces.py, aima/stages/link_persons.py) -------------
+    face_min_size: int = Field(
+        default=36, ge=1,
+        description="Faces whose box side is smaller (pixels of the analysed frame) are kept as "
+        "detections but not embedded: below ~36 px the 128-d embedding drifts by a third of the "
+        "same-person margin.",
+    )
+    face_min_quality: float = Field(
+        default=0.3, ge=0.0, le=1.0,
+        description="Faces whose quality score (0-1, the weakest of size, sharpness and pose) is "
+        "lower are kept as detections but not embedded.",
+    )
+    person_min_faces: int = Field(
+        default=2, ge=1,
+        description="A face starts a case person only when at least this many faces of the case "
+        "(itself included) lie within AIMA_PERSON_MAX_DISTANCE of it; other faces join a person "
+        "they are that close to, or stay unassigned.",
+    )
+    person_max_distance: float = Field(
+        default=0.5, gt=0.0,
+        description="Largest distance between two face embeddings (Euclidean, dlib's 128-d space: "
+        "the same person is usually under 0.6) that counts as the same person.",
+    )
+
     # --- validation -------------------------------------------------------------------------
 
     @field_validator("database_url")

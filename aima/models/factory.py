@@ -9,6 +9,8 @@ asr        faster-whisper base, bundled weights,   WhisperX large-v3 by hub id (
                                                    float16, where whisperx is not installed
 voices     Resemblyzer (weights in its wheel)      the same
 diarizer   Resemblyzer windows + clustering        the same
+faces      dlib HOG detector, 5 landmarks, ResNet  the same (see aima/models/faces.py)
+           128-d (weights: face-recognition-models)
 =========  ======================================  ==========================================
 
 A kind is one row of :data:`_KINDS`: its description and one builder per profile. Builders
@@ -83,6 +85,14 @@ def _diarizer(settings: Settings, hf_token: str | None) -> Model:
     return ClusteringDiarizer()
 
 
+def _faces(settings: Settings, hf_token: str | None) -> Model:
+    # Both profiles: dlib HOG + ResNet (bundled weights). A stronger embedder for the gpu profile
+    # (ArcFace by hub id) is one more FaceEmbedder in aima/models/faces.py.
+    from aima.models.faces import FaceModel
+
+    return FaceModel.dlib()
+
+
 @dataclass(frozen=True)
 class _Kind:
     description: str
@@ -94,6 +104,7 @@ _KINDS: dict[str, _Kind] = {
     "asr": _Kind("speech recognition: words with times, and the language", _embedded_asr, _gpu_asr),
     "voices": _Kind("voice embeddings: how alike two voices sound", _voices, _voices),
     "diarizer": _Kind("speaker diarization: who speaks when within a file", _diarizer, _diarizer),
+    "faces": _Kind("faces: boxes, five landmarks, aligned 128-d embeddings", _faces, _faces),
 }
 
 MODEL_KINDS: dict[str, str] = {name: kind.description for name, kind in _KINDS.items()}

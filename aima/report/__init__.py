@@ -1,7 +1,7 @@
 """The case report: one JSON document that later stages fill as they land, and its exports.
 
 Top-level keys: ``case``, ``media`` (one entry per distinct file), ``persons``, ``timeline``,
-``transcripts``, ``summary``, ``requires_human_review``, ``evidence``. Each stage with output for
+``transcripts``, ``faces``, ``summary``, ``requires_human_review``, ``evidence``. Each stage with output for
 people has its section here (``media_rows`` + keyframes for preprocess, ``case_transcripts`` for
 the speech stages, persons from :mod:`aima.persons`); exports other than JSON are in
 :mod:`aima.report.subtitles`.
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from aima import __version__
 from aima.evidence import segment_id
 from aima.persons import case_persons
+from aima.report.faces import section as faces_section
 from aima.pipeline.ledger import StageLedger
 from aima.stages import registry
 from aima.storage import Stores
@@ -102,6 +103,8 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
                 "text": segment["text"],
             })
     persons = case_persons(stores.metadata, case_id)
+    faces = faces_section(stores, case_id)
+    evidence.extend(faces["evidence"])
     counts = Counter(row["status"] for row in media)
     return {
         "case": {
@@ -116,6 +119,7 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
         "persons": persons,
         "timeline": [],
         "transcripts": transcripts,
+        "faces": {key: faces[key] for key in ("media", "persons", "edits_not_applied")},
         "summary": {
             "files": len(media),
             "by_status": {status: counts[status] for status in STATUS_ORDER if counts[status]},
@@ -123,6 +127,7 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
             "audio_tracks": sum(row["audio"] for row in media),
             "transcribed": sum(1 for t in transcripts if t["segments"]),
             "speakers": sum(1 for p in persons if "voice" in p["modalities"]),
+            "faces": faces["counts"],
             "skipped_stages": dict(Counter(
                 stage["stage"] for row in media for stage in row["stages"]
                 if stage["status"] == "skipped")),

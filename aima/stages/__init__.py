@@ -51,14 +51,18 @@ class Registry:
 
 
 def _build() -> Registry:
-    from aima.stages import diarize, ingest, link_speakers, preprocess, transcribe
+    from aima.stages import (
+        diarize, faces, ingest, link_persons, link_speakers, preprocess, transcribe,
+    )
 
     return Registry([
         ingest.STAGE,
         preprocess.STAGE,
+        faces.STAGE,
         transcribe.STAGE,
         diarize.STAGE,
         link_speakers.STAGE,
+        link_persons.STAGE,
     ])
 
 

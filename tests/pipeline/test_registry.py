@@ -16,11 +16,12 @@ def test_every_stage_comes_after_what_it_needs():
 
 
 def test_stages_by_media_type():
-    assert [s.name for s in registry.media_stages("image")] == ["preprocess"]
+    assert [s.name for s in registry.media_stages("image")] == ["preprocess", "faces"]
     assert [s.name for s in registry.media_stages("video")] == [
-        "preprocess", "transcribe", "diarize"]
-    assert [s.name for s in registry.case_stages()] == ["link-speakers"]
+        "preprocess", "faces", "transcribe", "diarize"]
+    assert [s.name for s in registry.case_stages()] == ["link-speakers", "link-persons"]
     assert registry.stage_names_for("audio") == {"ingest", "preprocess", "transcribe", "diarize"}
+    assert registry.stage_names_for("image") == {"ingest", "preprocess", "faces"}
 
 
 def test_a_stage_registered_before_what_it_needs_is_refused():

@@ -9,13 +9,14 @@ import pytest
 from aima.errors import ConfigError
 from aima.models.asr import FasterWhisperRecognizer, SpeechRecognizer
 from aima.models.base import Model
+from aima.models.faces import FaceModel
 from aima.models.factory import MODEL_KINDS, UnknownModelKind, load_model
 from aima.models.weights import WHISPER_BASE, assemble_bundled
 from aima.settings import Settings
 from aima.speech.diarization import Diarizer
 from aima.speech.voices import VoiceEncoder
 
-KINDS = ("asr", "voices", "diarizer")
+KINDS = ("asr", "voices", "diarizer", "faces")
 PROFILES = ("embedded", "gpu")
 
 
@@ -53,7 +54,8 @@ def test_every_kind_and_profile_gives_a_model_that_loads_on_first_use(
     assert model.kind == kind
     assert model.model_id and isinstance(model.parameters, dict)
     assert not model.loaded  # building a model reads no weights
-    protocol = {"asr": SpeechRecognizer, "voices": VoiceEncoder, "diarizer": Diarizer}[kind]
+    protocol = {"asr": SpeechRecognizer, "voices": VoiceEncoder, "diarizer": Diarizer,
+                "faces": FaceModel}[kind]
     assert isinstance(model, protocol)
 
 
