@@ -136,6 +136,50 @@ class Settings(BaseSettings):
         "the same person is usually under 0.6) that counts as the same person.",
     )
 
+    # --- vision-language model (aima/stages/describe.py, aima/models/vlm/) ----------------------
+    vlm_model: str | None = Field(
+        default=None,
+        description="LLaVA-1.5 or LLaVA-1.6 model for the describe stage through transformers: a "
+        "local directory (both profiles) or a hub id (gpu profile; default "
+        "llava-hf/llava-v1.6-34b-hf). The embedded profile runs no VLM unless this or "
+        "AIMA_VLM_ENDPOINT is set.",
+    )
+    vlm_endpoint: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible chat API with image input, including its "
+        "version, e.g. http://127.0.0.1:8000/v1 (vLLM), :8080/v1 (llama.cpp), :11434/v1 (Ollama). "
+        "Used instead of AIMA_VLM_MODEL when set.",
+    )
+    vlm_endpoint_model: str | None = Field(
+        default=None, description="The model name the endpoint serves (required with an endpoint)."
+    )
+    vlm_api_key: SecretStr | None = Field(
+        default=None,
+        description="Bearer key for the endpoint; else the Prefect Secret block aima-vlm-api-key.",
+    )
+    vlm_structured_output: Literal["json_schema", "guided_json", "off"] = Field(
+        default="json_schema",
+        description="Constrain answers to the JSON schema: 'json_schema' (llguidance for "
+        "transformers; response_format for endpoints), 'guided_json' (vLLM's own field), 'off' "
+        "(prompt only; answers are still validated, with one repair prompt).",
+    )
+    vlm_batch_size: int = Field(
+        default=4, ge=1,
+        description="Pictures per batch (transformers) or requests at a time (endpoint).",
+    )
+    vlm_max_new_tokens: int = Field(
+        default=1024, ge=16, description="Token budget of one answer."
+    )
+    vlm_quantization: Literal["4bit", "none"] = Field(
+        default="4bit", description="Weights on CUDA: 4-bit through bitsandbytes, or float16."
+    )
+    vlm_timeout_s: float = Field(
+        default=120.0, gt=0, description="Timeout for one endpoint request (reading the answer)."
+    )
+    vlm_retries: int = Field(
+        default=3, ge=0, description="Retries of an endpoint request after a transient failure."
+    )
+
     # --- validation -------------------------------------------------------------------------
 
     @field_validator("database_url")
@@ -193,6 +237,23 @@ class Settings(BaseSettings):
         raise ValueError(
             f"unknown scheme {parts.scheme!r}; expected a local directory or s3://BUCKET[/PREFIX]"
         )
+
+    @field_validator("vlm_endpoint")
+    @classmethod
+    def _check_vlm_endpoint(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected http://HOST:PORT/v1 or https://HOST/v1, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("vlm_endpoint_model")
+    @classmethod
+    def _vlm_endpoint_needs_a_model(cls, value: str | None, info) -> str | None:
+        if info.data.get("vlm_endpoint") and not value:
+            raise ValueError("AIMA_VLM_ENDPOINT is set: name the model it serves")
+        return value or None
 
     @model_validator(mode="after")
     def _embedded_defaults(self) -> Settings:

@@ -11,6 +11,11 @@ voices     Resemblyzer (weights in its wheel)      the same
 diarizer   Resemblyzer windows + clustering        the same
 faces      dlib HOG detector, 5 landmarks, ResNet  the same (see aima/models/faces.py)
            128-d (weights: face-recognition-models)
+vlm        an OpenAI-compatible endpoint           the endpoint when ``AIMA_VLM_ENDPOINT`` is
+           (``AIMA_VLM_ENDPOINT``), else LLaVA     set, else LLaVA through transformers, 4-bit
+           from a local directory                  on CUDA: ``AIMA_VLM_MODEL`` or
+           (``AIMA_VLM_MODEL``), else none: the    llava-hf/llava-v1.6-34b-hf
+           describe stage is skipped
 =========  ======================================  ==========================================
 
 A kind is one row of :data:`_KINDS`: its description and one builder per profile. Builders
@@ -93,6 +98,59 @@ def _faces(settings: Settings, hf_token: str | None) -> Model:
     return FaceModel.dlib()
 
 
+def _embedded_vlm(settings: Settings, hf_token: str | None) -> Model:
+    from aima.models.vlm import NoVisionModel
+
+    if settings.vlm_endpoint:
+        return _endpoint_vlm(settings)
+    if settings.vlm_model:
+        if not Path(settings.vlm_model).expanduser().is_dir():
+            raise ConfigError(
+                "AIMA_VLM_MODEL",
+                f"{settings.vlm_model!r} is not a local directory, and the embedded profile loads "
+                "no model from the hub: point it at a saved LLaVA model, set AIMA_VLM_ENDPOINT, "
+                "or use AIMA_MODEL_PROFILE=gpu",
+            )
+        return _transformers_vlm(settings, settings.vlm_model, hf_token)
+    return NoVisionModel()
+
+
+def _gpu_vlm(settings: Settings, hf_token: str | None) -> Model:
+    from aima.models.vlm.transformers import GPU_VLM_MODEL
+
+    if settings.vlm_endpoint:
+        return _endpoint_vlm(settings)
+    model = settings.vlm_model or GPU_VLM_MODEL
+    if not is_online() and not Path(model).expanduser().is_dir():
+        raise ConfigError(
+            "AIMA_VLM_MODEL",
+            f"the gpu profile loads {model!r} from the Hugging Face Hub, but HF_HUB_OFFLINE is "
+            "set: point AIMA_VLM_MODEL at a local model directory, or set AIMA_VLM_ENDPOINT",
+        )
+    return _transformers_vlm(settings, model, hf_token)
+
+
+def _transformers_vlm(settings: Settings, model: str, hf_token: str | None) -> Model:
+    from aima.models.vlm.transformers import TransformersVLM
+
+    return TransformersVLM(model, batch_size=settings.vlm_batch_size,
+                           max_new_tokens=settings.vlm_max_new_tokens,
+                           structured=settings.vlm_structured_output,
+                           quantization=settings.vlm_quantization, hf_token=hf_token)
+
+
+def _endpoint_vlm(settings: Settings) -> Model:
+    from aima.blocks.secrets import vlm_api_key
+    from aima.models.vlm.endpoint import EndpointVLM
+
+    return EndpointVLM(settings.vlm_endpoint, settings.vlm_endpoint_model,
+                       api_key=vlm_api_key(settings), timeout_s=settings.vlm_timeout_s,
+                       connect_timeout_s=settings.connect_timeout_s, retries=settings.vlm_retries,
+                       concurrency=settings.vlm_batch_size,
+                       max_new_tokens=settings.vlm_max_new_tokens,
+                       structured=settings.vlm_structured_output)
+
+
 @dataclass(frozen=True)
 class _Kind:
     description: str
@@ -104,6 +162,8 @@ _KINDS: dict[str, _Kind] = {
     "asr": _Kind("speech recognition: words with times, and the language", _embedded_asr, _gpu_asr),
     "voices": _Kind("voice embeddings: how alike two voices sound", _voices, _voices),
     "diarizer": _Kind("speaker diarization: who speaks when within a file", _diarizer, _diarizer),
+    "vlm": _Kind("vision-language model: scene, persons, restraints and text in a frame",
+                  _embedded_vlm, _gpu_vlm),
     "faces": _Kind("faces: boxes, five landmarks, aligned 128-d embeddings", _faces, _faces),
 }
 

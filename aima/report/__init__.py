@@ -1,7 +1,8 @@
 """The case report: one JSON document that later stages fill as they land, and its exports.
 
 Top-level keys: ``case``, ``media`` (one entry per distinct file), ``persons``, ``timeline``,
-``transcripts``, ``faces``, ``summary``, ``requires_human_review``, ``evidence``. Each stage with output for
+``transcripts``, ``faces``, ``frames`` (vision-language analyses per image and keyframe),
+``restraints``, ``summary``, ``requires_human_review`` with ``review_reasons``, ``evidence``. Each stage with output for
 people has its section here (``media_rows`` + keyframes for preprocess, ``case_transcripts`` for
 the speech stages, persons from :mod:`aima.persons`); exports other than JSON are in
 :mod:`aima.report.subtitles`.
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from aima import __version__
 from aima.evidence import segment_id
 from aima.persons import case_persons
+from aima.report.describe import section as describe_section
 from aima.report.faces import section as faces_section
 from aima.pipeline.ledger import StageLedger
 from aima.stages import registry
@@ -105,6 +107,8 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
     persons = case_persons(stores.metadata, case_id)
     faces = faces_section(stores, case_id)
     evidence.extend(faces["evidence"])
+    vision = describe_section(stores, case_id)
+    evidence.extend(vision["evidence"])
     counts = Counter(row["status"] for row in media)
     return {
         "case": {
@@ -120,6 +124,8 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
         "timeline": [],
         "transcripts": transcripts,
         "faces": {key: faces[key] for key in ("media", "persons", "edits_not_applied")},
+        "frames": vision["frames"],
+        "restraints": vision["restraints"],
         "summary": {
             "files": len(media),
             "by_status": {status: counts[status] for status in STATUS_ORDER if counts[status]},
@@ -128,12 +134,15 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
             "transcribed": sum(1 for t in transcripts if t["segments"]),
             "speakers": sum(1 for p in persons if "voice" in p["modalities"]),
             "faces": faces["counts"],
+            "frames_analysed": vision["summary"]["frames_analysed"],
+            "vlm_unparsed": vision["summary"]["unparsed"],
             "skipped_stages": dict(Counter(
                 stage["stage"] for row in media for stage in row["stages"]
                 if stage["status"] == "skipped")),
         },
-        # Set by the restraint and distress stages; nothing here yet calls for a reviewer.
-        "requires_human_review": False,
+        # Restraint and distress indicators are evidence for a human reviewer, never a verdict.
+        "requires_human_review": vision["requires_human_review"],
+        "review_reasons": vision["review_reasons"],
         "evidence": evidence,
     }
 

@@ -52,12 +52,13 @@ class Registry:
 
 def _build() -> Registry:
     from aima.stages import (
-        diarize, faces, ingest, link_persons, link_speakers, preprocess, transcribe,
+        describe, diarize, faces, ingest, link_persons, link_speakers, preprocess, transcribe,
     )
 
     return Registry([
         ingest.STAGE,
         preprocess.STAGE,
+        describe.STAGE,
         faces.STAGE,
         transcribe.STAGE,
         diarize.STAGE,

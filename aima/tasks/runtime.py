@@ -37,7 +37,9 @@ def model(kind: str) -> Any:
     from aima.models.factory import load_model
 
     current = settings()
-    key = (kind, current.model_profile, current.asr_model, str(current.model_cache_dir))
+    key = (kind, current.model_profile, current.asr_model, str(current.model_cache_dir),
+           current.vlm_model, current.vlm_endpoint, current.vlm_endpoint_model,
+           current.vlm_structured_output)
     with _lock:
         if key not in _models:
             token = hf_token(current) if current.model_profile == "gpu" else None

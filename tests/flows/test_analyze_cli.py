@@ -42,14 +42,16 @@ def test_analyze_prints_the_case_a_status_table_and_the_report(tmp_path, prefect
     env = aima_env(tmp_path / "aima-data", prefect_home)
 
     make_cut_video(folder / "silent.mp4", [1.0], size=(160, 90))
-    env["COLUMNS"] = "200"
+    env["COLUMNS"] = "400"
 
     result = aima("analyze", str(folder), "--case", "intake", "--context",
                   "Harbour CCTV, night of 2 March", env=env, cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    assert "transcribe skipped: no audio track" in out  # a done file says what was not done
+    # a done file says what was not done
+    assert "describe skipped: no vision-language model configured" in out
+    assert "transcribe skipped: no audio track" in out
     assert "case intake id " in out
     for name in (images[0].name, "interview.mp4", "readme.mp4"):
         assert name in out
@@ -61,7 +63,8 @@ def test_analyze_prints_the_case_a_status_table_and_the_report(tmp_path, prefect
     silent = next(m for m in written["media"] if m["name"] == "silent.mp4")
     assert silent["status"] == "done"
     assert {s["stage"]: s["status"] for s in silent["stages"]} == {
-        "ingest": "done", "preprocess": "done", "transcribe": "skipped", "diarize": "skipped"}
+        "ingest": "done", "preprocess": "done", "describe": "skipped", "faces": "done",
+        "transcribe": "skipped", "diarize": "skipped"}
 
     status = aima("status", "intake", env=env, cwd=tmp_path)
     assert status.returncode == 0 and "interview.mp4" in status.stdout and "done" in status.stdout

@@ -16,12 +16,12 @@ def test_every_stage_comes_after_what_it_needs():
 
 
 def test_stages_by_media_type():
-    assert [s.name for s in registry.media_stages("image")] == ["preprocess", "faces"]
+    assert [s.name for s in registry.media_stages("image")] == ["preprocess", "describe", "faces"]
     assert [s.name for s in registry.media_stages("video")] == [
-        "preprocess", "faces", "transcribe", "diarize"]
+        "preprocess", "describe", "faces", "transcribe", "diarize"]
     assert [s.name for s in registry.case_stages()] == ["link-speakers", "link-persons"]
     assert registry.stage_names_for("audio") == {"ingest", "preprocess", "transcribe", "diarize"}
-    assert registry.stage_names_for("image") == {"ingest", "preprocess", "faces"}
+    assert registry.stage_names_for("image") == {"ingest", "preprocess", "describe", "faces"}
 
 
 def test_a_stage_registered_before_what_it_needs_is_refused():
@@ -40,7 +40,7 @@ def test_a_stage_registered_before_what_it_needs_is_refused():
 
 def test_an_unknown_stage_name_lists_the_known_ones():
     with pytest.raises(KeyError, match="ingest, preprocess"):
-        registry.get("describe")
+        registry.get("fuse")
 
 
 def test_every_stage_says_what_it_is():
