@@ -180,6 +180,19 @@ class Settings(BaseSettings):
         default=3, ge=0, description="Retries of an endpoint request after a transient failure."
     )
 
+    # --- text recognition (aima/stages/ocr.py, aima/models/ocr.py) ------------------------------
+    ocr_enabled: bool = Field(
+        default=True,
+        description="Read text in images and keyframes with tesseract (the ocr stage); false "
+        "skips the stage.",
+    )
+    ocr_languages: str = Field(
+        default="eng",
+        pattern=r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$",
+        description="Tesseract languages joined by '+', e.g. 'eng+deu'; each needs its data "
+        "(Debian: tesseract-ocr-deu).",
+    )
+
     # --- validation -------------------------------------------------------------------------
 
     @field_validator("database_url")

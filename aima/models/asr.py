@@ -15,8 +15,8 @@ sentence-like segments at the word timestamps: after a word ending a sentence (`
 CJK full stops), or at a pause of at least 1 s.
 
 Language (:class:`WindowedRecognizer`, shared with WhisperX): a forced language is used for every
-window. Otherwise the language is detected on the first window that contains speech and then kept
-for the rest of the file, as Whisper itself does with its first 30 seconds.
+window. Otherwise each window is split into runs of one language (:mod:`aima.speech.languages`)
+and each run is transcribed in its own language; every segment says which language it was heard in.
 
 No speech, no text: the batched pipeline skips Whisper's own no-speech and repetition checks, and
 on noise that the VAD lets through Whisper base "hears" a "you", a row of dots or a counting loop.
@@ -30,14 +30,20 @@ empty transcript rather than an invented one.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
+import numpy as np
+
 from aima.models.base import Model
 from aima.models.weights import WHISPER_BASE, resolve_weights
-from aima.speech.audio import AudioSource, AudioWindow, iter_windows
+from aima.speech.audio import SAMPLE_RATE, AudioSource, AudioWindow, iter_windows
+from aima.speech.languages import (
+    DOUBTFUL_BELOW, doubtful_spans, language_runs, mean_word_probability, unheard_spans,
+)
 from aima.speech.transcript import Segment, SpeakerTurn, Transcript, Word
 
 __all__ = [
@@ -57,6 +63,9 @@ REPETITIVE_COMPRESSION_RATIO = 2.4
 LOW_WORD_PROBABILITY = 0.5
 SENTENCE_ENDS = (".", "?", "!", "…", "。", "？", "！")
 PAUSE_SPLIT_S = 1.0
+CANDIDATES = 3  # languages a doubtful stretch is heard again in, at most
+MIN_CANDIDATE_PROBABILITY = 0.1
+SURER_BY = 0.05
 
 
 @runtime_checkable
@@ -89,11 +98,15 @@ class WindowTranscript:
 
 
 class WindowedRecognizer(Model):
-    """A recognizer that reads audio window by window and keeps the first language it hears.
+    """A recognizer that reads audio window by window and hears a language per stretch of speech.
 
-    Subclasses transcribe one window (:meth:`_transcribe_window`). A forced language is used for
-    every window (probability 1.0); otherwise the language of the first window with speech is
-    kept for the rest of the file, as Whisper itself does with its first 30 seconds.
+    Subclasses transcribe one window in a given language (:meth:`_transcribe_window`) and detect
+    the language of a piece of audio (:meth:`_detect_language`). A forced language is used for
+    every window (probability 1.0). Otherwise each window is split into runs of one language
+    (:mod:`aima.speech.languages`: Silero VAD regions, detection per 30 s chunk), each run is
+    transcribed in its own language, and stretches Whisper is unsure of get second opinions in
+    other likely languages. Every segment carries its language; the transcript's ``language`` is
+    the language of most of the speech and ``languages`` lists all of them.
     """
 
     kind = "asr"
@@ -105,26 +118,121 @@ class WindowedRecognizer(Model):
     def transcribe(self, audio: AudioSource, *, language: str | None = None) -> Transcript:
         """Transcribe a file path or 16 kHz mono float32 samples; ``language`` forces a language."""
         self.load()
-        detected: tuple[str | None, float | None] | None = (language, 1.0) if language else None
         segments: list[Segment] = []
         duration = 0.0
         for window in iter_windows(audio, window_s=self._window_s):
             duration = window.offset_s + window.duration_s
-            heard = self._transcribe_window(window, detected[0] if detected else None)
-            if heard.segments and detected is None:
-                detected = (heard.language, heard.language_probability)
-            segments.extend(heard.segments)
-        language_code, probability = detected if detected else (None, None)
-        return Transcript(
-            language=language_code,
-            language_probability=probability,
-            duration_s=round(duration, 3),
-            segments=segments,
+            segments.extend(self._transcribe_languages(window, language))
+        return _with_languages(segments, round(duration, 3), language)
+
+    def _transcribe_runs(
+        self, window: AudioWindow, language: str, probability: float
+    ) -> list[Segment]:
+        """``window`` transcribed in ``language``; each segment labelled with it."""
+        heard = self._transcribe_window(window, language)
+        return [_labelled(s, language, probability) for s in heard.segments]
+
+    def _transcribe_languages(self, window: AudioWindow, forced: str | None) -> list[Segment]:
+        if forced:
+            return self._transcribe_runs(window, forced, 1.0)
+        runs = language_runs(
+            speech_regions(window.samples), window.duration_s,
+            lambda start, end: self._detect_language(_cut(window, start, end).samples)[0],
         )
+        if not runs:  # no speech the VAD can find: let the model have its say
+            heard = self._transcribe_window(window, None)
+            return [_labelled(s, heard.language, heard.language_probability)
+                    for s in heard.segments]
+        segments: list[Segment] = []
+        for run in runs:
+            part = window if len(runs) == 1 else _cut(window, run.start, run.end)
+            segments += self._transcribe_runs(part, run.language, run.probability)
+        return self._second_opinions(window, segments)
+
+    def _second_opinions(self, window: AudioWindow, segments: list[Segment]) -> list[Segment]:
+        """Stretches that sound unlike their language (:func:`doubtful_spans`) are heard again in
+        the other languages the detector finds likely for them alone; the words Whisper is
+        clearly surer of (mean word probability higher by :data:`SURER_BY`) replace the old."""
+        offset = window.offset_s
+        local = [s.model_copy(update={"start": s.start - offset, "end": s.end - offset})
+                 for s in segments]
+        spans = doubtful_spans(local, window.duration_s) + [
+            (span, span) for span in unheard_spans(speech_regions(window.samples), local)]
+        for (start, end), (lo, hi) in spans:
+            old = [s for s in segments if start + offset <= s.start and s.end <= end + offset]
+            language_now = old[0].language if old else None
+            span = _cut(window, lo, hi)
+            candidates = [
+                self._transcribe_runs(span, language, probability)
+                for language, probability in self._detect_language(_cut(window, start, end).samples)
+                if language != language_now and probability >= MIN_CANDIDATE_PROBABILITY
+            ]
+            regions = speech_regions(span.samples)
+            if len(regions) > 1:  # each region in its own language
+                runs = language_runs(regions, span.duration_s, lambda a, b: self._detect_language(
+                    _cut(span, a, b).samples)[0], chunk_s=0.0)
+                candidates.append([
+                    segment for run in runs
+                    for segment in self._transcribe_runs(_cut(span, run.start, run.end),
+                                                         run.language, run.probability)])
+            best = old
+            best_score = mean_word_probability(old) + SURER_BY if old else DOUBTFUL_BELOW
+            for new in candidates:
+                if new and mean_word_probability(new) > best_score:
+                    best, best_score = new, mean_word_probability(new)
+            if best is not old:
+                segments = sorted([s for s in segments if s not in old] + best,
+                                  key=lambda s: (s.start, s.end))
+        return segments
 
     @abstractmethod
     def _transcribe_window(self, window: AudioWindow, language: str | None) -> WindowTranscript:
         """One window's segments, their times shifted by ``window.offset_s``."""
+
+    @abstractmethod
+    def _detect_language(self, samples: np.ndarray) -> list[tuple[str, float]]:
+        """The languages of (the first 30 s of) ``samples`` with their probabilities, likeliest
+        first (at least one)."""
+
+
+def speech_regions(samples: np.ndarray) -> list[tuple[float, float]]:
+    """Silero VAD speech regions in seconds, with the options faster-whisper's batched pipeline
+    uses (regions of at most 30 s, pauses of 160 ms split them)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(max_speech_duration_s=30.0, min_silence_duration_ms=160)
+    return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE)
+            for r in get_speech_timestamps(samples, options)]
+
+
+def _cut(window: AudioWindow, start: float, end: float) -> AudioWindow:
+    lo, hi = int(round(start * SAMPLE_RATE)), int(round(end * SAMPLE_RATE))
+    return AudioWindow(window.offset_s + lo / SAMPLE_RATE, window.samples[lo:hi])
+
+
+def _labelled(segment: Segment, language: str | None, probability: float | None) -> Segment:
+    return segment.model_copy(update={"language": language, "language_probability": probability})
+
+
+def _with_languages(segments: list[Segment], duration_s: float, forced: str | None) -> Transcript:
+    """The transcript, its main language (most seconds of speech) and every language heard."""
+    seconds: dict[str, float] = defaultdict(float)
+    weighted: dict[str, float] = defaultdict(float)
+    for segment in segments:
+        if segment.language:
+            length = max(segment.end - segment.start, 1e-3)
+            seconds[segment.language] += length
+            weighted[segment.language] += length * (segment.language_probability or 0.0)
+    languages = sorted(seconds, key=lambda code: -seconds[code])
+    if forced:
+        main, probability = forced, 1.0
+    elif languages:
+        main = languages[0]
+        probability = round(weighted[main] / seconds[main], 4)
+    else:
+        main, probability = None, None
+    return Transcript(language=main, language_probability=probability, duration_s=duration_s,
+                      segments=segments, languages=languages or ([forced] if forced else []))
 
 
 class FasterWhisperRecognizer(WindowedRecognizer):
@@ -193,6 +301,10 @@ class FasterWhisperRecognizer(WindowedRecognizer):
             cpu_threads=self._cpu_threads,
         )
         self._pipeline = BatchedInferencePipeline(self._whisper)
+
+    def _detect_language(self, samples: np.ndarray) -> list[tuple[str, float]]:
+        _, _, candidates = self._whisper.detect_language(audio=samples)
+        return [(language, float(p)) for language, p in candidates[:CANDIDATES]]
 
     def _transcribe_window(self, window: AudioWindow, language: str | None) -> WindowTranscript:
         raw, info = self._pipeline.transcribe(

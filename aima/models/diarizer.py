@@ -1,4 +1,4 @@
-"""The embedded diarizer as a model: voice embeddings of sliding windows, clustered.
+"""The embedded diarizer as a model: ECAPA voice embeddings of sliding windows, clustered.
 
 The clustering itself is plain domain code (:class:`aima.speech.diarization.EmbeddedDiarizer`);
 this class gives it a voice encoder model, loads that encoder once on first use, and exposes
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from aima.models.base import Model
-from aima.models.voices import ResemblyzerVoiceEncoder
+from aima.models.voices import EcapaVoiceEncoder
 from aima.speech.audio import AudioSource
 from aima.speech.diarization import Diarization, EmbeddedDiarizer
 from aima.speech.transcript import Transcript
@@ -20,16 +20,17 @@ __all__ = ["ClusteringDiarizer"]
 
 
 class ClusteringDiarizer(Model):
-    """A :class:`~aima.speech.diarization.Diarizer`: Resemblyzer windows + agglomerative clustering.
+    """A :class:`~aima.speech.diarization.Diarizer`: voice windows (ECAPA by default) + spectral
+    clustering with an eigengap speaker count.
 
-    ``options`` are :class:`~aima.speech.diarization.EmbeddedDiarizer`'s (``threshold``, ...).
+    ``options`` are :class:`~aima.speech.diarization.EmbeddedDiarizer`'s (``clustering``, ...).
     """
 
     kind = "diarizer"
 
-    def __init__(self, encoder: ResemblyzerVoiceEncoder | None = None, **options: Any):
+    def __init__(self, encoder: Model | None = None, **options: Any):
         super().__init__()
-        self.encoder = encoder or ResemblyzerVoiceEncoder()
+        self.encoder = encoder or EcapaVoiceEncoder()
         self._clustering = EmbeddedDiarizer(self.encoder, **options)
 
     @property

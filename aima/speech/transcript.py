@@ -25,13 +25,16 @@ class Word(_Frozen):
 
 
 class Segment(_Frozen):
-    """A stretch of speech (about a sentence) with its words."""
+    """A stretch of speech (about a sentence) with its words, and the language it was heard in
+    (ISO 639-1, with the detection's probability; 1.0 when the language was forced)."""
 
     start: float
     end: float
     text: str
     words: list[Word] = Field(default_factory=list)
     speaker: str | None = None
+    language: str | None = None
+    language_probability: float | None = None
 
 
 class SpeakerTurn(_Frozen):
@@ -49,8 +52,10 @@ class SpeakerTurn(_Frozen):
 class Transcript(_Frozen):
     """The recognised speech of one media file.
 
-    ``language`` is an ISO 639-1 code; it is ``None`` when no speech was found and no language was
-    forced. ``turns`` are the diarization's speaker turns (empty until diarized).
+    ``language`` is the ISO 639-1 code of the language most of the speech is in (``None`` when
+    no speech was found and no language was forced); ``languages`` lists every language heard,
+    most speech first. Each segment carries its own language. ``turns`` are the diarization's
+    speaker turns (empty until diarized).
     """
 
     language: str | None
@@ -58,6 +63,7 @@ class Transcript(_Frozen):
     duration_s: float
     segments: list[Segment] = Field(default_factory=list)
     turns: list[SpeakerTurn] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
 
     @property
     def text(self) -> str:

@@ -52,7 +52,7 @@ class Registry:
 
 def _build() -> Registry:
     from aima.stages import (
-        describe, diarize, faces, ingest, link_persons, link_speakers, preprocess, transcribe,
+        describe, diarize, faces, ingest, link_persons, link_speakers, ocr, preprocess, transcribe,
     )
 
     return Registry([
@@ -60,6 +60,7 @@ def _build() -> Registry:
         preprocess.STAGE,
         describe.STAGE,
         faces.STAGE,
+        ocr.STAGE,
         transcribe.STAGE,
         diarize.STAGE,
         link_speakers.STAGE,

@@ -132,6 +132,21 @@ class MediaStage(Stage):
         return Summary()
 
 
+class DocumentStage(MediaStage):
+    """A media stage whose whole result is one document (stored under the stage's name)."""
+
+    def summarise(self, document: dict[str, Any]) -> Summary:
+        return Summary()
+
+    def record(self, ctx: StageContext, item: MediaItem, plan: Plan, computed: Computed) -> Summary:
+        ctx.stores.documents.put(str(item.case_id), self.name, str(item.id), computed.result,
+                                 media_id=str(item.id))
+        return self.summarise(computed.result)
+
+    def stored_summary(self, ctx: StageContext, item: MediaItem) -> Summary:
+        return self.summarise(ctx.document(self.name, item) or {})
+
+
 class CaseStage(Stage):
     scope: ClassVar[Literal["media", "case"]] = "case"
 

@@ -3,8 +3,9 @@
 Case speakers are ``speaker-1``, ``speaker-2``, ... and keep their ids across reruns and when files
 are added to the case. Output: a ``speakers`` document (members, turns and the assignment of every
 file's local label to a case speaker) and one case person per speaker, whose voice appearances
-cite the transcript segments they rest on. Case speakers tell voices apart within one case; they
-never identify anyone.
+cite the transcript segments they rest on. Two speakers that may be one voice (a score between
+the candidate and the link threshold) stay apart and are listed under ``candidates`` with their
+score. Case speakers tell voices apart within one case; they never identify anyone.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class LinkSpeakers(CaseStage):
                 for s in linked.speakers
             ],
             "assignments": {f"{m}:{label}": sid for (m, label), sid in linked.assignments.items()},
+            # possibly one voice, not merged: for a person to judge
+            "candidates": [{"speakers": list(c.speakers), "score": c.score}
+                           for c in linked.candidates],
         }
         stores.documents.put(case_id, "speakers", "case", document)
         replace_persons(stores.metadata, case_id, VOICE, [
@@ -70,8 +74,9 @@ class LinkSpeakers(CaseStage):
                 ])
             for speaker in document["speakers"]
         ])
-        count = len(document["speakers"])
-        return Summary(detail=f"{count} case speakers", data={"speakers": count})
+        count, uncertain = len(document["speakers"]), len(document["candidates"])
+        detail = f"{count} case speakers" + (f", {uncertain} possible links" if uncertain else "")
+        return Summary(detail=detail, data={"speakers": count, "candidates": uncertain})
 
 
 STAGE = LinkSpeakers()

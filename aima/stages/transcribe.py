@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aima.stages.base import (
-    ComputeRequest, Computed, MediaStage, Plan, Skip, StageContext, Summary,
+    ComputeRequest, Computed, DocumentStage, Plan, Skip, StageContext, Summary,
 )
 from aima.storage.models import MediaItem
 
@@ -20,7 +20,7 @@ def audio_key(ctx: StageContext, item: MediaItem) -> str | None:
     return ((ctx.document("preprocess", item) or {}).get("audio") or {}).get("key")
 
 
-class Transcribe(MediaStage):
+class Transcribe(DocumentStage):
     name = "transcribe"
     media_types = frozenset({"audio", "video"})
     needs = ("preprocess",)
@@ -40,13 +40,8 @@ class Transcribe(MediaStage):
         transcript = model.transcribe(request.inputs["audio"], language=request.params["language"])
         return Computed(result={"model_id": model.model_id, **transcript.model_dump(mode="json")})
 
-    def record(self, ctx: StageContext, item: MediaItem, plan: Plan, computed: Computed) -> Summary:
-        ctx.stores.documents.put(str(item.case_id), self.name, str(item.id), computed.result,
-                                 media_id=str(item.id))
-        return _summary(computed.result)
-
-    def stored_summary(self, ctx: StageContext, item: MediaItem) -> Summary:
-        return _summary(ctx.document(self.name, item) or {})
+    def summarise(self, document: dict[str, Any]) -> Summary:
+        return _summary(document)
 
 
 def _summary(document: dict[str, Any]) -> Summary:

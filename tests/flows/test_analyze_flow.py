@@ -196,8 +196,8 @@ def test_on_server_stores_with_an_s3_prefix_as_the_source(corpus, aima_env, monk
         assert stores.metadata.dialect == "postgresql"
         case_id = result["case_id"]
         stages = sorted(d.stage for d in stores.documents.query(case_id))
-        assert stages == ["diarize", "faces", "faces", "link-persons", "preprocess", "preprocess",
-                          "speakers", "transcribe"]
+        assert stages == ["diarize", "faces", "faces", "link-persons", "ocr", "ocr", "preprocess",
+                          "preprocess", "speakers", "transcribe"]
         assert stores.vectors.count(case_id) == 1  # the voice of speech.mp4, in Milvus
         keys = [i.key for i in stores.objects.list(case_prefix(case_id))]
         assert any("/keyframes/" in k for k in keys) and any(k.endswith(".wav") for k in keys)

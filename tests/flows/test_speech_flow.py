@@ -118,7 +118,8 @@ def test_rerun_keeps_speaker_ids_and_recomputes_nothing(speech_case, aima_env):
     assert again == runs
     assert {s["id"] for s in after["speakers"]} == {s["id"] for s in before["speakers"]}
     assert after["assignments"] == before["assignments"]
-    assert {stage for _, stage in runs} == registry.stage_names_for("audio")
+    assert {stage for _, stage in runs} == (registry.stage_names_for("audio")
+                                            | registry.stage_names_for("video"))
 
 
 def test_subtitles_export_per_media_item(speech_case, aima_env, tmp_path):

