@@ -13,6 +13,7 @@ voice  ``voice:<media>:<label>``           one local speaker's voice in a file
 face   ``face:<media>:<frame>:<n>``        face ``n`` in a frame (a box)
 ocr    ``ocr:<media>:<frame>:<n>``         text line ``n`` in a frame (a box)
 vlm    ``vlm:<media>:<frame>``             the vision-language analysis of a frame
+det    ``det:<media>:<frame>:<n>``         restraint detection ``n`` in a frame (a box)
 =====  ==================================  ===================================================
 
 ``<frame>`` is a keyframe number for a video and :data:`IMAGE_FRAME` for an image.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-KINDS = {"kf": 1, "seg": 1, "voice": 1, "face": 2, "ocr": 2, "vlm": 1}  # kind -> number of parts
+KINDS = {"kf": 1, "seg": 1, "voice": 1, "face": 2, "ocr": 2, "vlm": 1, "det": 2}  # kind -> number of parts
 IMAGE_FRAME = "image"
 
 
@@ -83,6 +84,10 @@ def ocr_id(media_id: str, frame: int | str, index: int) -> str:
 
 def vlm_id(media_id: str, frame: int | str) -> str:
     return _make("vlm", media_id, frame)
+
+
+def detection_id(media_id: str, frame: int | str, index: int) -> str:
+    return _make("det", media_id, frame, index)
 
 
 def parse(evidence_id: str) -> EvidenceId:

@@ -193,6 +193,21 @@ class Settings(BaseSettings):
         "(Debian: tesseract-ocr-deu).",
     )
 
+    # --- restraint detector (aima/stages/detect_restraints.py, aima/models/detector.py) -------
+    restraint_detector_model: str | None = Field(
+        default=None,
+        description="OWLv2 or OWL-ViT detector for the detect-restraints stage: a local directory "
+        "(both profiles) or a hub id (gpu profile; default google/owlv2-base-patch16-ensemble). "
+        "The embedded profile runs no detector unless this names a local directory.",
+    )
+    restraint_detector_threshold: float = Field(
+        default=0.2, ge=0.0, le=1.0,
+        description="Lowest detector score kept as a restraint detection.",
+    )
+    restraint_detector_batch_size: int = Field(
+        default=4, ge=1, description="Frames per detector batch."
+    )
+
     # --- validation -------------------------------------------------------------------------
 
     @field_validator("database_url")

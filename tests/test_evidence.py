@@ -18,6 +18,7 @@ def test_ids_round_trip():
         (evidence.face_id(media, 2, 1), "face", ("2", "1")),
         (evidence.ocr_id(media, evidence.IMAGE_FRAME, 4), "ocr", ("image", "4")),
         (evidence.vlm_id(media, 7), "vlm", ("7",)),
+        (evidence.detection_id(media, 7, 0), "det", ("7", "0")),
     ]:
         parsed = evidence.parse(made)
         assert (parsed.kind, parsed.media_id, parsed.parts) == (kind, media, parts)

@@ -20,6 +20,9 @@ vlm        an OpenAI-compatible endpoint           the endpoint when ``AIMA_VLM_
            describe stage is skipped
 ocr        the tesseract command (Debian           the same
            tesseract-ocr), ``AIMA_OCR_LANGUAGES``
+detector   OWLv2 from a local directory            OWLv2 through transformers:
+           (``AIMA_RESTRAINT_DETECTOR_MODEL``),    ``AIMA_RESTRAINT_DETECTOR_MODEL`` or
+           else none: detect-restraints skipped    google/owlv2-base-patch16-ensemble
 =========  ======================================  ==========================================
 
 A kind is one row of :data:`_KINDS`: its description and one builder per profile. Builders
@@ -162,6 +165,41 @@ def _ocr(settings: Settings, hf_token: str | None) -> Model:
     return TesseractOCR(settings.ocr_languages)
 
 
+def _embedded_detector(settings: Settings, hf_token: str | None) -> Model:
+    from aima.models.detector import NoDetector
+
+    model = settings.restraint_detector_model
+    if not model:
+        return NoDetector()
+    if not Path(model).expanduser().is_dir():
+        raise ConfigError(
+            "AIMA_RESTRAINT_DETECTOR_MODEL",
+            f"{model!r} is not a local directory, and the embedded profile loads no model from "
+            "the hub: point it at a saved OWLv2 model, or use AIMA_MODEL_PROFILE=gpu",
+        )
+    return _owl_detector(settings, model, hf_token)
+
+
+def _gpu_detector(settings: Settings, hf_token: str | None) -> Model:
+    from aima.models.detector import GPU_DETECTOR_MODEL
+
+    model = settings.restraint_detector_model or GPU_DETECTOR_MODEL
+    if not is_online() and not Path(model).expanduser().is_dir():
+        raise ConfigError(
+            "AIMA_RESTRAINT_DETECTOR_MODEL",
+            f"the gpu profile loads {model!r} from the Hugging Face Hub, but HF_HUB_OFFLINE is "
+            "set: point AIMA_RESTRAINT_DETECTOR_MODEL at a local model directory",
+        )
+    return _owl_detector(settings, model, hf_token)
+
+
+def _owl_detector(settings: Settings, model: str, hf_token: str | None) -> Model:
+    from aima.models.detector import RestraintDetector
+
+    return RestraintDetector(model, threshold=settings.restraint_detector_threshold,
+                             batch_size=settings.restraint_detector_batch_size, hf_token=hf_token)
+
+
 @dataclass(frozen=True)
 class _Kind:
     description: str
@@ -177,6 +215,8 @@ _KINDS: dict[str, _Kind] = {
                   _embedded_vlm, _gpu_vlm),
     "faces": _Kind("faces: boxes, five landmarks, aligned 128-d embeddings", _faces, _faces),
     "ocr": _Kind("text recognition: words and lines with boxes in a frame", _ocr, _ocr),
+    "detector": _Kind("open-vocabulary detector: restraint objects with boxes in a frame",
+                      _embedded_detector, _gpu_detector),
 }
 
 MODEL_KINDS: dict[str, str] = {name: kind.description for name, kind in _KINDS.items()}

@@ -2,7 +2,8 @@
 
 Top-level keys: ``case``, ``media`` (one entry per distinct file), ``persons``, ``timeline``,
 ``transcripts``, ``faces``, ``frames`` (vision-language analyses per image and keyframe),
-``restraints``, ``text`` (OCR lines per media item), ``summary``, ``requires_human_review`` with ``review_reasons``, ``evidence``. Each stage with output for
+``restraints`` (the VLM's), ``restraint_detections`` and ``restraint_observations`` (the
+detector's, with the signals that support each), ``text`` (OCR lines per media item), ``summary``, ``requires_human_review`` with ``review_reasons``, ``evidence``. Each stage with output for
 people has its section here (``media_rows`` + keyframes for preprocess, ``case_transcripts`` for
 the speech stages, persons from :mod:`aima.persons`); exports other than JSON are in
 :mod:`aima.report.subtitles`.
@@ -22,6 +23,7 @@ from aima.persons import case_persons
 from aima.report.describe import section as describe_section
 from aima.report.faces import section as faces_section
 from aima.report.ocr import section as ocr_section
+from aima.report.restraints import section as restraints_section
 from aima.pipeline.ledger import StageLedger
 from aima.stages import registry
 from aima.storage import Stores
@@ -112,6 +114,8 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
     evidence.extend(vision["evidence"])
     text = ocr_section(stores, case_id)
     evidence.extend(text["evidence"])
+    detected = restraints_section(stores, case_id)
+    evidence.extend(detected["evidence"])
     counts = Counter(row["status"] for row in media)
     return {
         "case": {
@@ -129,6 +133,8 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
         "faces": {key: faces[key] for key in ("media", "persons", "edits_not_applied")},
         "frames": vision["frames"],
         "restraints": vision["restraints"],
+        "restraint_detections": detected["media"],
+        "restraint_observations": detected["observations"],
         "text": text["media"],
         "summary": {
             "files": len(media),
@@ -139,6 +145,7 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
             "speakers": sum(1 for p in persons if "voice" in p["modalities"]),
             "faces": faces["counts"],
             "text": text["counts"],
+            "restraint_detections": detected["summary"],
             "frames_analysed": vision["summary"]["frames_analysed"],
             "vlm_unparsed": vision["summary"]["unparsed"],
             "skipped_stages": dict(Counter(
@@ -146,8 +153,8 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
                 if stage["status"] == "skipped")),
         },
         # Restraint and distress indicators are evidence for a human reviewer, never a verdict.
-        "requires_human_review": vision["requires_human_review"],
-        "review_reasons": vision["review_reasons"],
+        "requires_human_review": vision["requires_human_review"] or detected["requires_human_review"],
+        "review_reasons": vision["review_reasons"] + detected["review_reasons"],
         "evidence": evidence,
     }
 

@@ -52,7 +52,8 @@ class Registry:
 
 def _build() -> Registry:
     from aima.stages import (
-        describe, diarize, faces, ingest, link_persons, link_speakers, ocr, preprocess, transcribe,
+        describe, detect_restraints, diarize, faces, ingest, link_persons, link_speakers, ocr,
+        preprocess, transcribe,
     )
 
     return Registry([
@@ -60,6 +61,7 @@ def _build() -> Registry:
         preprocess.STAGE,
         describe.STAGE,
         faces.STAGE,
+        detect_restraints.STAGE,
         ocr.STAGE,
         transcribe.STAGE,
         diarize.STAGE,

@@ -64,7 +64,8 @@ def test_analyze_prints_the_case_a_status_table_and_the_report(tmp_path, prefect
     assert silent["status"] == "done"
     assert {s["stage"]: s["status"] for s in silent["stages"]} == {
         "ingest": "done", "preprocess": "done", "describe": "skipped", "faces": "done",
-        "ocr": "done", "transcribe": "skipped", "diarize": "skipped"}
+        "detect-restraints": "skipped", "ocr": "done", "transcribe": "skipped",
+        "diarize": "skipped"}
 
     status = aima("status", "intake", env=env, cwd=tmp_path)
     assert status.returncode == 0 and "interview.mp4" in status.stdout and "done" in status.stdout

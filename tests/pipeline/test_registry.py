@@ -16,12 +16,14 @@ def test_every_stage_comes_after_what_it_needs():
 
 
 def test_stages_by_media_type():
-    assert [s.name for s in registry.media_stages("image")] == ["preprocess", "describe", "faces", "ocr"]
+    assert [s.name for s in registry.media_stages("image")] == ["preprocess", "describe", "faces", "detect-restraints", "ocr"]
     assert [s.name for s in registry.media_stages("video")] == [
-        "preprocess", "describe", "faces", "ocr", "transcribe", "diarize"]
+        "preprocess", "describe", "faces", "detect-restraints", "ocr", "transcribe",
+        "diarize"]
     assert [s.name for s in registry.case_stages()] == ["link-speakers", "link-persons"]
     assert registry.stage_names_for("audio") == {"ingest", "preprocess", "transcribe", "diarize"}
-    assert registry.stage_names_for("image") == {"ingest", "preprocess", "describe", "faces", "ocr"}
+    assert registry.stage_names_for("image") == {"ingest", "preprocess", "describe", "faces",
+                                                "detect-restraints", "ocr"}
 
 
 def test_a_stage_registered_before_what_it_needs_is_refused():
