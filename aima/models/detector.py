@@ -18,7 +18,6 @@ are then clipped to the picture, and those left without area dropped.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,6 +25,7 @@ from typing import Any, ClassVar
 from PIL import Image
 
 from aima.errors import ConfigError
+from aima.models.weights import transformers_model_id
 from aima.models.base import Model
 
 GPU_DETECTOR_MODEL = "google/owlv2-base-patch16-ensemble"
@@ -72,10 +72,7 @@ class RestraintDetector(Model):
 
     @property
     def model_id(self) -> str:
-        path = Path(self.model).expanduser()
-        if path.is_dir():
-            return f"transformers:{path.name}@{_fingerprint(path)}"
-        return f"transformers:{self.model}"
+        return transformers_model_id(self.model)
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -188,13 +185,3 @@ def _iou(a: Any, b: Any) -> float:
     union = float((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])) - inter
     return inter / union if union > 0 else 0.0
 
-
-def _fingerprint(path: Path) -> str:
-    """A short hash of a local model's config and of its weight files' names and sizes."""
-    digest = hashlib.sha256()
-    config = path / "config.json"
-    if config.is_file():
-        digest.update(config.read_bytes())
-    for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
-        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
-    return digest.hexdigest()[:12]

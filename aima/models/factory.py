@@ -59,6 +59,28 @@ class UnknownModelKind(ValueError):
     """A kind the factory has no model for (a programming error, not a user's setting)."""
 
 
+def _hub_or_local(setting: str, model: str, advice: str) -> str:
+    """``model`` for the gpu profile: a hub id needs the hub, a local directory does not."""
+    if not is_online() and not Path(model).expanduser().is_dir():
+        raise ConfigError(
+            setting,
+            f"the gpu profile loads {model!r} from the Hugging Face Hub, but HF_HUB_OFFLINE is "
+            f"set: point {setting} at a local model directory{advice}",
+        )
+    return model
+
+
+def _local_only(setting: str, model: str, kind: str, advice: str) -> str:
+    """``model`` for the embedded profile, which loads nothing from the hub."""
+    if not Path(model).expanduser().is_dir():
+        raise ConfigError(
+            setting,
+            f"{model!r} is not a local directory, and the embedded profile loads no model from "
+            f"the hub: point it at a saved {kind} model, {advice}",
+        )
+    return model
+
+
 def _embedded_asr(settings: Settings, hf_token: str | None) -> Model:
     return FasterWhisperRecognizer.embedded(
         local_path=settings.asr_model, cache_dir=settings.model_cache_dir.expanduser()
@@ -66,13 +88,8 @@ def _embedded_asr(settings: Settings, hf_token: str | None) -> Model:
 
 
 def _gpu_asr(settings: Settings, hf_token: str | None) -> Model:
-    model = settings.asr_model or GPU_ASR_MODEL
-    if not is_online() and not Path(model).expanduser().is_dir():
-        raise ConfigError(
-            "AIMA_ASR_MODEL",
-            f"the gpu profile loads {model!r} from the Hugging Face Hub, but HF_HUB_OFFLINE is "
-            "set: point AIMA_ASR_MODEL at a local model directory, or use AIMA_MODEL_PROFILE=embedded",
-        )
+    model = _hub_or_local("AIMA_ASR_MODEL", settings.asr_model or GPU_ASR_MODEL,
+                          ", or use AIMA_MODEL_PROFILE=embedded")
     from aima.models.whisperx_adapter import (
         WhisperXRecognizer,
         WhisperXUnavailable,
@@ -111,14 +128,9 @@ def _embedded_vlm(settings: Settings, hf_token: str | None) -> Model:
     if settings.vlm_endpoint:
         return _endpoint_vlm(settings)
     if settings.vlm_model:
-        if not Path(settings.vlm_model).expanduser().is_dir():
-            raise ConfigError(
-                "AIMA_VLM_MODEL",
-                f"{settings.vlm_model!r} is not a local directory, and the embedded profile loads "
-                "no model from the hub: point it at a saved LLaVA model, set AIMA_VLM_ENDPOINT, "
-                "or use AIMA_MODEL_PROFILE=gpu",
-            )
-        return _transformers_vlm(settings, settings.vlm_model, hf_token)
+        model = _local_only("AIMA_VLM_MODEL", settings.vlm_model, "LLaVA",
+                            "set AIMA_VLM_ENDPOINT, or use AIMA_MODEL_PROFILE=gpu")
+        return _transformers_vlm(settings, model, hf_token)
     return NoVisionModel()
 
 
@@ -127,13 +139,8 @@ def _gpu_vlm(settings: Settings, hf_token: str | None) -> Model:
 
     if settings.vlm_endpoint:
         return _endpoint_vlm(settings)
-    model = settings.vlm_model or GPU_VLM_MODEL
-    if not is_online() and not Path(model).expanduser().is_dir():
-        raise ConfigError(
-            "AIMA_VLM_MODEL",
-            f"the gpu profile loads {model!r} from the Hugging Face Hub, but HF_HUB_OFFLINE is "
-            "set: point AIMA_VLM_MODEL at a local model directory, or set AIMA_VLM_ENDPOINT",
-        )
+    model = _hub_or_local("AIMA_VLM_MODEL", settings.vlm_model or GPU_VLM_MODEL,
+                          ", or set AIMA_VLM_ENDPOINT")
     return _transformers_vlm(settings, model, hf_token)
 
 
@@ -168,28 +175,18 @@ def _ocr(settings: Settings, hf_token: str | None) -> Model:
 def _embedded_detector(settings: Settings, hf_token: str | None) -> Model:
     from aima.models.detector import NoDetector
 
-    model = settings.restraint_detector_model
-    if not model:
+    if not settings.restraint_detector_model:
         return NoDetector()
-    if not Path(model).expanduser().is_dir():
-        raise ConfigError(
-            "AIMA_RESTRAINT_DETECTOR_MODEL",
-            f"{model!r} is not a local directory, and the embedded profile loads no model from "
-            "the hub: point it at a saved OWLv2 model, or use AIMA_MODEL_PROFILE=gpu",
-        )
+    model = _local_only("AIMA_RESTRAINT_DETECTOR_MODEL", settings.restraint_detector_model,
+                        "OWLv2", "or use AIMA_MODEL_PROFILE=gpu")
     return _owl_detector(settings, model, hf_token)
 
 
 def _gpu_detector(settings: Settings, hf_token: str | None) -> Model:
     from aima.models.detector import GPU_DETECTOR_MODEL
 
-    model = settings.restraint_detector_model or GPU_DETECTOR_MODEL
-    if not is_online() and not Path(model).expanduser().is_dir():
-        raise ConfigError(
-            "AIMA_RESTRAINT_DETECTOR_MODEL",
-            f"the gpu profile loads {model!r} from the Hugging Face Hub, but HF_HUB_OFFLINE is "
-            "set: point AIMA_RESTRAINT_DETECTOR_MODEL at a local model directory",
-        )
+    model = _hub_or_local("AIMA_RESTRAINT_DETECTOR_MODEL",
+                          settings.restraint_detector_model or GPU_DETECTOR_MODEL, "")
     return _owl_detector(settings, model, hf_token)
 
 

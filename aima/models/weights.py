@@ -18,6 +18,7 @@ process never leaves a half-written model that looks complete.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -190,3 +191,19 @@ def _size(item: Traversable) -> int:
         return item.stat().st_size
     with item.open("rb") as handle:  # a resource inside a zip: measure by seeking
         return handle.seek(0, os.SEEK_END)
+
+
+def transformers_model_id(model: str) -> str:
+    """The model id of a transformers model: ``transformers:<hub id>``, or for a local directory
+    its name and a fingerprint of its files (a retrained copy under the same name is another
+    model, so results stored for the old one are not reused)."""
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        return f"transformers:{model}"
+    digest = hashlib.sha256()
+    config = path / "config.json"
+    if config.is_file():
+        digest.update(config.read_bytes())
+    for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
+        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
+    return f"transformers:{path.name}@{digest.hexdigest()[:12]}"

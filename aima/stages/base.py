@@ -95,7 +95,9 @@ class StageContext:
         from aima.storage.models import Case
 
         with self.stores.metadata.session() as session:
-            return session.get(Case, item.case_id).context
+            case = session.get(Case, item.case_id)
+            text = (case.context or "").strip() if case is not None else ""
+        return text or None
 
     def document(self, stage: str, item: MediaItem) -> dict[str, Any] | None:
         return self.stores.documents.get(str(item.case_id), stage, str(item.id))

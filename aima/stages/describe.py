@@ -20,9 +20,6 @@ With no vision-language model configured (embedded profile, neither ``AIMA_VLM_E
 from __future__ import annotations
 
 import hashlib
-import uuid
-from collections.abc import Iterable, Iterator
-from itertools import islice
 from typing import Any
 
 from aima import evidence
@@ -30,19 +27,11 @@ from aima.models.vlm import NO_VLM_REASON, Description
 from aima.stages.base import (
     ComputeRequest, Computed, MediaStage, Plan, Skip, StageContext, Summary,
 )
-from aima.stages.frames import Frame, frame_plan, load_frames
-from aima.storage.models import Case, MediaItem
+from aima.stages.frames import Frame, frame_plan, in_batches, load_frames
+from aima.storage.models import MediaItem
 from aima.vision.findings import restraint_indicators, review_reasons
 
 STATUSES = ("parsed", "repaired", "unparsed")
-
-
-def case_context(ctx: StageContext, item: MediaItem) -> str | None:
-    """What the case owner said about the case (``aima analyze --context``), if anything."""
-    with ctx.stores.metadata.session() as session:
-        case = session.get(Case, uuid.UUID(str(item.case_id)))
-        text = (case.context or "").strip() if case is not None else ""
-    return text or None
 
 
 class Describe(MediaStage):
@@ -60,7 +49,7 @@ class Describe(MediaStage):
         inputs, frames = frame_plan(ctx, item)
         if not frames:
             return Skip("no keyframes")
-        context = case_context(ctx, item)
+        context = ctx.case_context(item)
         digest = hashlib.sha256(context.encode()).hexdigest()[:16] if context else None
         return Plan(model_id=model.model_id, params={**model.parameters, "context": digest},
                     inputs=inputs,
@@ -71,7 +60,7 @@ class Describe(MediaStage):
         context = request.data.get("context")
         frames = []
         pictures = load_frames(request, max_pixels=request.data.get("max_pixels"))
-        for chunk in _chunks(pictures, model.batch_size):
+        for chunk in in_batches(pictures, model.batch_size):
             descriptions = model.describe([frame.image for frame in chunk], context=context)
             frames += [_frame_entry(request.media_id, frame, description)
                        for frame, description in zip(chunk, descriptions)]
@@ -112,12 +101,6 @@ def _frame_entry(media_id: str, frame: Frame, description: Description) -> dict[
         "analysis": description.analysis.model_dump(mode="json") if description.analysis else None,
         "raw": None if description.status == "parsed" else description.raw,
     }
-
-
-def _chunks(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
-    iterator = iter(frames)
-    while chunk := list(islice(iterator, max(1, size))):
-        yield chunk
 
 
 def _summary(document: dict[str, Any]) -> Summary:

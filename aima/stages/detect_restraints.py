@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from itertools import islice
 from typing import Any
 
 from aima import evidence
@@ -28,7 +27,7 @@ from aima.models.detector import NO_DETECTOR_REASON
 from aima.stages.base import (
     ComputeRequest, Computed, MediaStage, Plan, Skip, StageContext, Summary,
 )
-from aima.stages.frames import frame_plan, load_frames
+from aima.stages.frames import frame_plan, in_batches, load_frames
 from aima.storage.models import MediaItem
 from aima.vision.findings import frame_label
 
@@ -63,7 +62,7 @@ class DetectRestraints(MediaStage):
             faces.setdefault(str(face["frame"]), []).append(face)
         frames, detections = [], []
         pictures = load_frames(request, max_pixels=request.data.get("max_pixels"))
-        while chunk := list(islice(pictures, max(1, model.batch_size))):
+        for chunk in in_batches(pictures, model.batch_size):
             for frame, found in zip(chunk, model.detect([f.image for f in chunk])):
                 frames.append({"frame": frame.frame, "timestamp_s": frame.timestamp_s,
                                "width": frame.image.width, "height": frame.image.height,

@@ -12,8 +12,9 @@ video's keyframes from the JPEGs that preprocess wrote (longest side 1280).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +57,10 @@ def load_frames(request: ComputeRequest, max_pixels: int | None = None) -> Itera
         image = (load_image(path, max_pixels=max_pixels) if max_pixels
                  else load_image(path))
         yield Frame(entry["frame"], entry["timestamp_s"], image)
+
+
+def in_batches(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
+    """``frames`` in lists of ``size`` (at least 1), for models that take a batch at a time."""
+    iterator = iter(frames)
+    while batch := list(islice(iterator, max(1, size))):
+        yield batch

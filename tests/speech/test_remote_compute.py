@@ -7,7 +7,6 @@ gets one job file with presigned GET/PUT URLs and an environment with no AIMA st
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys

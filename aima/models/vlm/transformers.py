@@ -18,7 +18,6 @@ schema (the local OpenAI-compatible server of the tests serves a model through i
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import Any
 from PIL import Image
 
 from aima.errors import ConfigError
+from aima.models.weights import transformers_model_id
 from aima.models.vlm import Structured, VisionLanguageModel
 from aima.vision.schema import analysis_schema
 
@@ -61,10 +61,7 @@ class TransformersVLM(VisionLanguageModel):
 
     @property
     def model_id(self) -> str:
-        path = Path(self.model).expanduser()
-        if path.is_dir():  # a local model: its name and a fingerprint of its files
-            return f"transformers:{path.name}@{_fingerprint(path)}"
-        return f"transformers:{self.model}"
+        return transformers_model_id(self.model)
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -209,13 +206,3 @@ def _pad_id(processor, eos: int) -> int:
     pad = processor.tokenizer.pad_token_id
     return eos if pad is None else pad
 
-
-def _fingerprint(path: Path) -> str:
-    """A short hash of a local model's config and of its weight files' names and sizes."""
-    digest = hashlib.sha256()
-    config = path / "config.json"
-    if config.is_file():
-        digest.update(config.read_bytes())
-    for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
-        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
-    return digest.hexdigest()[:12]
