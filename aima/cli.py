@@ -188,6 +188,50 @@ def persons_rename(case: Annotated[str, typer.Argument(help="Case name or id.")]
     console.print(f"{person['key']} is now labelled {person['label']!r}")
 
 
+@persons_app.command("link")
+def persons_link(case: Annotated[str, typer.Argument(help="Case name or id.")],
+                 speaker: Annotated[str, typer.Argument(help="The case speaker, e.g. speaker-2.")],
+                 person: Annotated[str, typer.Argument(help="The face person, e.g. person-3.")]
+                 ) -> None:
+    """SPEAKER is the voice of PERSON: PERSON's dossier gets what SPEAKER said."""
+    from aima import person_links
+
+    link = _person_edit(case, person_links.accept, speaker, person)
+    console.print(f"{link['speaker']} is now linked to {link['person_label']} ({link['status']})")
+
+
+@persons_app.command("unlink")
+def persons_unlink(case: Annotated[str, typer.Argument(help="Case name or id.")],
+                   speaker: Annotated[str, typer.Argument(help="The case speaker.")],
+                   person: Annotated[str, typer.Argument(help="The face person.")]) -> None:
+    """Reject the link of SPEAKER to PERSON: it is no longer proposed or used."""
+    from aima import person_links
+
+    link = _person_edit(case, person_links.reject, speaker, person)
+    console.print(f"{link['speaker']} and {link['person_label']}: {link['status']}")
+
+
+@persons_app.command("links")
+def persons_links(case: Annotated[str, typer.Argument(help="Case name or id.")]) -> None:
+    """Voice-face links: proposed (one face alone on screen while a speaker talks), accepted, rejected."""
+    from aima import person_links
+    from aima.storage import open_stores
+    from aima.storage.cases import get_case
+
+    with open_stores(load_settings()) as stores:
+        the_case = get_case(stores.metadata, case)
+        rows = person_links.links(stores, str(the_case.id))
+    table = Table(title=f"{len(rows)} voice-face links in case {the_case.name}",
+                  title_justify="left")
+    for column in ("speaker", "person", "status", "together", "score", "evidence"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["speaker"], row.get("person_label") or row["person"], row["status"],
+                      str(row["co_occurrences"]), f"{row['score']:.2f}",
+                      " ".join(row["evidence"][:4]) + (" ..." if len(row["evidence"]) > 4 else ""))
+    console.print(table)
+
+
 STATUS_STYLE = {"done": "green", "failed": "red", "rejected": "red", "duplicate": "yellow"}
 
 
@@ -198,13 +242,23 @@ def _prefect_defaults() -> None:
 
 
 def _status_table(rows: list[dict], title: str) -> Table:
+    """Files with their status and reason; a ``triage`` column where files match a hash set or
+    are near-duplicates of each other."""
+    from aima.report.triage import stack_label
+
+    def triage(row: dict) -> str:
+        known = [f"{m['set']} ({m['category']})" for m in row.get("hash_matches") or []]
+        return "; ".join(filter(None, [stack_label(row), *known]))
+
+    notes = [triage(row) for row in rows]
     table = Table(title=title, title_justify="left")
-    for column in ("file", "type", "status", "reason"):
+    for column in ("file", "type", "status", "reason") + (("triage",) if any(notes) else ()):
         table.add_column(column, overflow="fold")
-    for row in rows:
+    for row, note in zip(rows, notes):
         style = STATUS_STYLE.get(row["status"], "")
-        table.add_row(row["name"], row["type"] or "-", f"[{style}]{row['status']}[/]" if style
-                      else row["status"], row["error"] or row.get("notes") or "")
+        cells = [row["name"], row["type"] or "-", f"[{style}]{row['status']}[/]" if style
+                 else row["status"], row["error"] or row.get("notes") or ""]
+        table.add_row(*cells, *([note] if any(notes) else []))
     return table
 
 
@@ -233,46 +287,71 @@ def analyze(
     result = analyze_media(case=case, sources=paths, reanalyse=reanalyse, context=context)
     console.print(f"case [bold]{case}[/] id {result['case_id']}")
     console.print(_status_table(result["media"], f"{len(result['media'])} files"))
-    location = result["report_key"]
-    if not settings.objects_url.startswith("s3://"):
-        location = str(Path(settings.objects_url).resolve() / location)
-    else:
-        location = f"{settings.objects_url.rstrip('/')}/{location}"
-    console.print(f"report: {location}", soft_wrap=True)
-    console.print(f"        (or: aima report {case} --format json --out report.json)")
+    for kind in ("json", "html"):
+        key = result["exports"].get(kind)
+        if key is None:
+            continue
+        if not settings.objects_url.startswith("s3://"):
+            location = str(Path(settings.objects_url).resolve() / key)
+        else:
+            location = f"{settings.objects_url.rstrip('/')}/{key}"
+        console.print(f"report ({kind}, version {result['report_version']}): {location}",
+                      soft_wrap=True)
+    console.print(f"(or: aima report {case} --format json|html|pdf|csv --out PATH)")
 
 
 @app.command()
 def status(case: Annotated[str, typer.Argument(help="Case name or id.")]) -> None:
     """Print the per-file status table of a case."""
     from aima.report import media_rows
+    from aima.report.triage import annotate_rows
+    from aima.report.triage import section as triage_section
     from aima.storage import open_stores
     from aima.storage.cases import get_case
 
     with open_stores(load_settings()) as stores:
         the_case = get_case(stores.metadata, case)
         rows = media_rows(stores, the_case)
+        annotate_rows(rows, triage_section(stores, str(the_case.id)))
     console.print(f"case [bold]{the_case.name}[/] id {the_case.id}")
     console.print(_status_table(rows, f"{len(rows)} files"))
 
 
-REPORT_FORMATS = ("json", "srt", "vtt")
+REPORT_FORMATS = ("json", "html", "pdf", "csv", "geojson", "srt", "vtt")
+#: Formats that write one file per media item or several tables: --out names a directory.
+DIRECTORY_FORMATS = ("csv", "srt", "vtt")
 
 
 @app.command()
 def report(
     case: Annotated[str, typer.Argument(help="Case name or id.")],
     format: Annotated[
-        str, typer.Option("--format", help="json (the case report), or srt / vtt (subtitles).")
+        str, typer.Option("--format", help="json (the case report), html (self-contained, for "
+                          "reading), pdf, csv (timeline, persons and transcript tables), or "
+                          "geojson (where the files were made, from EXIF/QuickTime GPS), or srt / vtt (subtitles).")
     ] = "json",
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="json: file to write (default: stdout). srt/vtt: a directory "
-                     "that gets one subtitle file per transcribed media item."),
+        typer.Option("--out", help="json/html/pdf/geojson: the file to write (json: default stdout). "
+                     "csv/srt/vtt: a directory (csv: three tables; srt/vtt: one file per "
+                     "transcribed media item)."),
     ] = None,
+    version: Annotated[
+        int | None,
+        typer.Option("--version", help="A saved report version (each analysis run saves one); "
+                     "default: the report built from what the stores hold now."),
+    ] = None,
+    reveal_images: Annotated[
+        bool,
+        typer.Option("--reveal-images", help="html/pdf: show pictures unblurred and in colour "
+                     "(default: blurred and greyscale until clicked, to limit exposure)."),
+    ] = False,
 ) -> None:
-    """Write a case's report or its subtitles. Audit-logged as an export."""
-    from aima.report import build_report
+    """Write a case's report in one format. Audit-logged as an export."""
+    from aima.report import build_report, object_reader
+    from aima.report import versions as report_versions
+    from aima.report.exports import export
+    from aima.report.geojson import write_geojson
     from aima.report.subtitles import write_subtitles
     from aima.storage import audit, open_stores
     from aima.storage.cases import get_case
@@ -281,25 +360,47 @@ def report(
         raise typer.BadParameter(f"unsupported format {format!r}; supported: "
                                  + ", ".join(REPORT_FORMATS), param_hint="--format")
     if format != "json" and out is None:
-        raise typer.BadParameter(f"--format {format} writes one file per media item: give "
-                                 "--out DIRECTORY", param_hint="--out")
+        what = "DIRECTORY" if format in DIRECTORY_FORMATS else "FILE"
+        raise typer.BadParameter(f"--format {format} needs --out {what}", param_hint="--out")
+    if version is not None and format in ("srt", "vtt"):
+        raise typer.BadParameter("subtitles are made from the current transcripts; drop "
+                                 "--version", param_hint="--version")
     settings = load_settings()
     with open_stores(settings) as stores:
         the_case = get_case(stores.metadata, case)
-        if format == "json":
-            text = json.dumps(build_report(stores, the_case), indent=2, ensure_ascii=False)
-            written = [str(out) if out else "-"]
-        else:
+        case_id = str(the_case.id)
+        text = None
+        if format in ("srt", "vtt"):
             written = write_subtitles(stores, the_case, format, out)
+        else:
+            document = (report_versions.load(stores, case_id, version) if version is not None
+                        else build_report(stores, the_case))
+            if format == "geojson":
+                written = [str(write_geojson(document, out))]
+            elif format == "json":
+                text = json.dumps(document, indent=2, ensure_ascii=False)
+                if out is not None:
+                    out.write_text(text + "\n")
+                written = [str(out) if out else "-"]
+            else:
+                written = [str(path) for path in export(
+                    document, format, out, images=object_reader(stores),
+                    reveal_images=reveal_images)]
         audit.record(stores.metadata, actor=settings.actor, action="case.export",
-                     case_id=the_case.id, details={"format": format, "files": written})
-    if format != "json":
-        err_console.print(f"wrote {len(written)} {format} files to {out}")
-    elif out is None:
+                     case_id=the_case.id,
+                     details={"format": format, "files": written, "version": version,
+                              "reveal_images": reveal_images})
+    if text is not None and out is None:
         sys.stdout.write(text + "\n")
+    elif format in DIRECTORY_FORMATS:
+        err_console.print(f"wrote {len(written)} {format} files to {out}")
     else:
-        out.write_text(text + "\n")
         err_console.print(f"wrote {out}")
+
+
+from aima.hashsets.cli import hashsets_app  # noqa: E402 - mounted after the other commands
+
+app.add_typer(hashsets_app, name="hashsets")
 
 
 def main() -> None:

@@ -16,6 +16,10 @@ re-clustering and files added to the case. Edits name persons by key; keys are c
 between clusterings by shared faces, so a key keeps meaning the same person. An edit that no
 longer fits (its person is gone, or a merge would put two faces of one frame in one person) is
 listed under ``edits.not_applied`` with the reason, never silently dropped.
+
+Two more kinds of edit live in the same table but change no face cluster: ``link`` and
+``unlink``, a reviewer's decisions on "this speaker is this face person"
+(:mod:`aima.person_links`). :func:`publish` passes over them.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from aima.vision.face_clusters import key_number
 
 DOCUMENT = ("link-persons", "case")  # (stage, key) of the case document
 FACE = "face"
+#: edits about a speaker and a face person (aima.person_links), not about the face clusters
+LINK_ACTIONS = ("link", "unlink")
 
 
 class PersonEditError(ValueError):
@@ -153,6 +159,8 @@ def publish(stores: Stores, case_id: str) -> dict[str, Any]:
     alias: dict[str, str] = {}
     applied, not_applied = [], []
     for edit in edits(stores.metadata, case_id):
+        if edit.action in LINK_ACTIONS:
+            continue
         reason = _apply(edit.action, edit.payload, persons, labels, alias, faces)
         entry = {"id": str(edit.id), "action": edit.action, "actor": edit.actor,
                  "payload": {k: v for k, v in edit.payload.items() if not k.startswith("faces_")}}

@@ -180,6 +180,67 @@ class Settings(BaseSettings):
         default=3, ge=0, description="Retries of an endpoint request after a transient failure."
     )
 
+    # --- language model of the fusion stage (aima/models/llm/) ---------------------------------
+    llm_enabled: bool = Field(
+        default=True,
+        description="Write the case narrative with a language model; false runs none (both "
+        "profiles) and the narrative is not written.",
+    )
+    llm_model: str | None = Field(
+        default=None,
+        description="Language model: a .gguf file (llama.cpp, both profiles), a local "
+        "transformers directory (both profiles) or a hub id (gpu profile). Defaults: the "
+        "packaged SmolLM2-135M-Instruct Q4_1 GGUF (embedded; valid JSON, weak content) and "
+        "meta-llama/Llama-3.1-8B-Instruct, 4-bit on CUDA, about 6 GB of GPU memory (gpu). "
+        "meta-llama/Llama-3.1-70B-Instruct writes better narratives and needs about 40 GB in "
+        "4-bit; both are gated: AIMA_HF_TOKEN.",
+    )
+    llm_endpoint: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible chat API including its version, e.g. "
+        "http://127.0.0.1:8000/v1 (vLLM), :8080/v1 (llama.cpp), :11434/v1 (Ollama). Used "
+        "instead of AIMA_LLM_MODEL when set.",
+    )
+    llm_endpoint_model: str | None = Field(
+        default=None, description="The model name the endpoint serves (required with an endpoint)."
+    )
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="Bearer key for the language-model endpoint."
+    )
+    llm_structured_output: Literal["json_schema", "guided_json", "off"] = Field(
+        default="json_schema",
+        description="Constrain answers to the caller's JSON schema: 'json_schema' (llama.cpp's "
+        "and llguidance's grammar locally; response_format for endpoints), 'guided_json' (vLLM's "
+        "own field; local models treat it as json_schema), 'off' (prompt only; callers validate).",
+    )
+    llm_context_tokens: int | None = Field(
+        default=None, ge=512,
+        description="Context window (prompt and answer, in tokens) the model runs with. Default "
+        "8192 in both profiles (SmolLM2-135M was trained with 8192, Llama 3.1 with 128k). The "
+        "packaged model reads a prompt at about 90 tokens/s on one core: a full context costs "
+        "about 1.5 minutes.",
+    )
+    llm_max_new_tokens: int = Field(
+        default=2048, ge=16, description="Most tokens one answer may have (caps each call)."
+    )
+    llm_quantization: Literal["4bit", "none"] = Field(
+        default="4bit",
+        description="transformers weights on CUDA: 4-bit through bitsandbytes, or 16-bit.",
+    )
+    llm_timeout_s: float = Field(
+        default=600.0, gt=0, description="Timeout for one endpoint request (reading the answer)."
+    )
+    llm_retries: int = Field(
+        default=3, ge=0, description="Retries of an endpoint request after a transient failure."
+    )
+    llm_threads: int | None = Field(
+        default=None, ge=1,
+        description="CPU threads of the llama.cpp model; default: half the cores "
+        "(os.cpu_count() // 2, at least 1). More threads are faster only on idle cores: "
+        "llama.cpp's threads wait for each other, and stall when another process takes a core. "
+        "Replies differ slightly with the thread count, which is part of the results' key.",
+    )
+
     # --- text recognition (aima/stages/ocr.py, aima/models/ocr.py) ------------------------------
     ocr_enabled: bool = Field(
         default=True,
@@ -191,6 +252,14 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$",
         description="Tesseract languages joined by '+', e.g. 'eng+deu'; each needs its data "
         "(Debian: tesseract-ocr-deu).",
+    )
+
+    # --- known-file hash sets (aima/hashsets/) -------------------------------------------------
+    hashsets_skip_known_benign: bool = Field(
+        default=True,
+        description="Files whose md5, sha1 or sha256 is in a hash set of category known-benign "
+        "(aima hashsets import) skip the analysis stages; they stay in the report, marked as "
+        "such. false analyses them like any other file.",
     )
 
     # --- restraint detector (aima/stages/detect_restraints.py, aima/models/detector.py) -------
@@ -206,6 +275,15 @@ class Settings(BaseSettings):
     )
     restraint_detector_batch_size: int = Field(
         default=4, ge=1, description="Frames per detector batch."
+    )
+
+    # --- near-duplicates (aima/triage/, aima/stages/near_duplicates.py) -------------------------
+    near_duplicate_max_distance: int = Field(
+        default=10, ge=0, le=64,
+        description="Largest distance in bits between the 64-bit perceptual hashes of two images "
+        "(or of two video frames) that stacks them as near-duplicates. Resized, re-encoded, 10 % "
+        "cropped, brightened and mirrored copies of a photo are 0-8 bits apart, distinct photos "
+        "16 or more (bench/bench_near_duplicates.py); 0 stacks only copies that hash the same.",
     )
 
     # --- validation -------------------------------------------------------------------------
@@ -266,9 +344,10 @@ class Settings(BaseSettings):
             f"unknown scheme {parts.scheme!r}; expected a local directory or s3://BUCKET[/PREFIX]"
         )
 
-    @field_validator("vlm_endpoint")
+    @field_validator("vlm_endpoint", "llm_endpoint")
     @classmethod
-    def _check_vlm_endpoint(cls, value: str | None) -> str | None:
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        """An OpenAI-compatible base URL (vision-language or language model)."""
         if value in (None, ""):
             return None
         parts = urlsplit(value)
@@ -276,11 +355,12 @@ class Settings(BaseSettings):
             raise ValueError(f"expected http://HOST:PORT/v1 or https://HOST/v1, got {value!r}")
         return value.rstrip("/")
 
-    @field_validator("vlm_endpoint_model")
+    @field_validator("vlm_endpoint_model", "llm_endpoint_model")
     @classmethod
-    def _vlm_endpoint_needs_a_model(cls, value: str | None, info) -> str | None:
-        if info.data.get("vlm_endpoint") and not value:
-            raise ValueError("AIMA_VLM_ENDPOINT is set: name the model it serves")
+    def _endpoint_needs_a_model(cls, value: str | None, info) -> str | None:
+        endpoint = info.field_name.removesuffix("_model")
+        if info.data.get(endpoint) and not value:
+            raise ValueError(f"AIMA_{endpoint.upper()} is set: name the model it serves")
         return value or None
 
     @model_validator(mode="after")

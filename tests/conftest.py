@@ -86,3 +86,17 @@ def settings(request, tmp_path):
         request.getfixturevalue("milvus_server"),
         request.getfixturevalue("s3_server"),
     )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """A fresh metadata database, once on SQLite and once on the session's PostgreSQL."""
+    from aima.storage.database import Database
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'meta.db'}"
+    else:
+        url = request.getfixturevalue("postgres").create_database()
+    db = Database(url)
+    yield db
+    db.dispose()

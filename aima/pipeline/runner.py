@@ -17,6 +17,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any, Protocol
 
+from aima.hashsets.store import skip_reason
 from aima.media.errors import BadMedia
 from aima.pipeline.jobs import set_media_status
 from aima.pipeline.ledger import StageFailed, StageLedger, stage_key
@@ -95,6 +96,10 @@ def run_media_stage(stores: Stores, stage: str | MediaStage, media_id: str, *,
         return outcome("skipped", Summary("not ingested"))
     if item.media_type not in stage.media_types:
         return outcome("skipped", Summary(f"{stage.name} does not apply to {item.media_type} files"))
+    known = skip_reason(stores, item)  # a file in a known-benign hash set is set aside
+    if known:
+        StageLedger(stores.metadata).skip(item.case_id, item.id, stage.name, known)
+        return outcome("skipped", Summary(known))
     model = _model(stage, models)
     plan = stage.plan(ctx, item, model)
     ledger = StageLedger(stores.metadata)

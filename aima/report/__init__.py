@@ -1,29 +1,43 @@
 """The case report: one JSON document that later stages fill as they land, and its exports.
 
-Top-level keys: ``case``, ``media`` (one entry per distinct file), ``persons``, ``timeline``,
-``transcripts``, ``faces``, ``frames`` (vision-language analyses per image and keyframe),
-``restraints`` (the VLM's), ``restraint_detections`` and ``restraint_observations`` (the
-detector's, with the signals that support each), ``text`` (OCR lines per media item), ``summary``, ``requires_human_review`` with ``review_reasons``, ``evidence``. Each stage with output for
-people has its section here (``media_rows`` + keyframes for preprocess, ``case_transcripts`` for
-the speech stages, persons from :mod:`aima.persons`); exports other than JSON are in
-:mod:`aima.report.subtitles`.
+Top-level keys: ``case`` (with ``report_version``, the ``models`` and ``settings`` it was made
+with), ``media`` (one entry per distinct file), ``persons``, ``dossiers`` (per person, computed by
+code: appearances, what they said, restraint observations), ``person_links`` (voice-face links:
+proposed, accepted, rejected), ``timeline`` and ``timeline_basis`` (every observation on one case
+axis), ``coverage`` (which spans of each file each stage saw), ``transcripts``, ``faces``,
+``frames`` (vision-language analyses per image and keyframe), ``restraints`` (the VLM's),
+``restraint_detections`` and ``restraint_observations`` (the detector's), ``text`` (OCR lines per
+media item), ``narrative`` (the LLM's fused account, grounded in evidence ids), ``summary``,
+``requires_human_review`` with ``review_reasons``, and ``evidence``: every observation with its id
+and locator, which everything else cites. ``docs/report.md`` explains each key and
+``docs/report.schema.json`` is its JSON Schema. Exports other than JSON are in
+:mod:`aima.report.exports` (CSV, HTML, PDF) and :mod:`aima.report.subtitles` (SRT, VTT); saved
+versions in :mod:`aima.report.versions`.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 
-from aima import __version__
+from aima import __version__, person_links
 from aima.evidence import segment_id
+from aima.fusion import narrative_section
 from aima.persons import case_persons
+from aima.report import coverage, dossiers, timeline
+from aima.report import versions as report_versions
 from aima.report.describe import section as describe_section
+from aima.report.hashsets import add_to_rows as add_hash_matches
+from aima.report.hashsets import section as hashsets_section
 from aima.report.faces import section as faces_section
 from aima.report.ocr import section as ocr_section
 from aima.report.restraints import section as restraints_section
+from aima.report.triage import annotate_rows
+from aima.report.triage import section as triage_section
 from aima.pipeline.ledger import StageLedger
 from aima.stages import registry
 from aima.storage import Stores
@@ -69,6 +83,19 @@ def media_rows(stores: Stores, case: Case) -> list[dict[str, Any]]:
     return rows
 
 
+def object_reader(stores: Stores) -> Callable[[str], bytes | None]:
+    """Bytes of an object-store key (a thumbnail or a crop) for the exports; None when missing."""
+
+    def read(key: str) -> bytes | None:
+        try:
+            with stores.objects.open(key) as stream:
+                return stream.read()
+        except KeyError:  # both object stores raise KeyError for a missing key
+            return None
+
+    return read
+
+
 def _stage_entry(run) -> dict[str, Any]:
     return {"stage": run.stage, "status": run.status,
             "model_id": None if run.status == "skipped" else run.model_id,
@@ -84,13 +111,18 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
     """The case report as a JSON-serialisable dict."""
     case_id = str(case.id)
     media = media_rows(stores, case)
+    triage = triage_section(stores, case_id)
+    annotate_rows(media, triage)
     preprocess = {d.media_id: d.data for d in stores.documents.query(case_id, stage="preprocess")}
+    hash_sets = hashsets_section(stores, case_id, preprocess)
+    add_hash_matches(media, hash_sets)
     evidence = []
     for row in media:
         document = preprocess.get(row["id"]) or {}
         row["keyframes"] = len(document.get("keyframes", []))
         row["audio"] = document.get("audio") is not None
         row["warnings"] = document.get("warnings", [])
+        row["thumbnail_key"] = document.get("thumbnail_key")
         for frame in document.get("keyframes", []):
             evidence.append({
                 "id": frame["id"], "kind": "keyframe", "media_id": row["id"],
@@ -116,6 +148,14 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
     evidence.extend(text["evidence"])
     detected = restraints_section(stores, case_id)
     evidence.extend(detected["evidence"])
+    timeline.complete_locators(evidence, preprocess, transcripts)
+    events, basis = timeline.build(
+        media, evidence, persons, transcripts, preprocess, frames=vision["frames"],
+        restraint_observations=detected["observations"],
+        ingested=timeline.ingest_times(stores, case_id))
+    covered = coverage.build(media, preprocess, transcripts)
+    narrative = narrative_section(stores, case_id)
+    links = person_links.links(stores, case_id, transcripts)
     counts = Counter(row["status"] for row in media)
     return {
         "case": {
@@ -125,10 +165,22 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
             "created_at": _utc(case.created_at).isoformat(),
             "generated_at": datetime.now(UTC).isoformat(),
             "generator": f"aima {__version__}",
+            # The latest saved version (each analysis run saves one, aima.report.versions); a
+            # report built between runs extends it with what changed since (reviewer edits).
+            "report_version": report_versions.latest_version(stores, case_id) or 0,
+            "models": stage_models(stores, case_id),
+            "settings": report_versions.recorded_settings(stores.settings),
         },
         "media": media,
+        "near_duplicates": triage["near_duplicates"],
+        "narrative": narrative,
         "persons": persons,
-        "timeline": [],
+        "dossiers": dossiers.build(persons, evidence, transcripts, detected["observations"], links,
+                                   media=media),
+        "person_links": links,
+        "timeline": events,
+        "timeline_basis": basis,
+        "coverage": covered,
         "transcripts": transcripts,
         "faces": {key: faces[key] for key in ("media", "persons", "edits_not_applied")},
         "frames": vision["frames"],
@@ -148,6 +200,10 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
             "restraint_detections": detected["summary"],
             "frames_analysed": vision["summary"]["frames_analysed"],
             "vlm_unparsed": vision["summary"]["unparsed"],
+            "longest_unseen_s": covered["longest_unseen_s"],
+            "narrative": narrative["status"],
+            **triage["summary"],
+            "hash_matches": hash_sets["summary"],
             "skipped_stages": dict(Counter(
                 stage["stage"] for row in media for stage in row["stages"]
                 if stage["status"] == "skipped")),
@@ -157,6 +213,15 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
         "review_reasons": vision["review_reasons"] + detected["review_reasons"],
         "evidence": evidence,
     }
+
+
+def stage_models(stores: Stores, case_id: str) -> dict[str, list[str]]:
+    """The model ids each stage's latest runs used (a stage may have used more than one)."""
+    models: dict[str, set[str]] = defaultdict(set)
+    for run in StageLedger(stores.metadata).latest(case_id).values():
+        if run.status == "done" and run.model_id:
+            models[run.stage].add(run.model_id)
+    return {stage: sorted(models[stage]) for stage in registry.names() if stage in models}
 
 
 def case_transcripts(stores: Stores, case_id: str) -> list[dict[str, Any]]:
@@ -188,6 +253,7 @@ def case_transcripts(stores: Stores, case_id: str) -> list[dict[str, Any]]:
                     "end": segment["end"],
                     "speaker": case_speaker(segment.get("speaker")),
                     "text": segment["text"],
+                    "language": segment.get("language") or data.get("language"),
                     "words": [{**word, "speaker": case_speaker(word.get("speaker"))}
                               for word in segment.get("words", [])],
                 }

@@ -52,8 +52,8 @@ class Registry:
 
 def _build() -> Registry:
     from aima.stages import (
-        describe, detect_restraints, diarize, faces, ingest, link_persons, link_speakers, ocr,
-        preprocess, transcribe,
+        describe, detect_restraints, diarize, faces, fuse, ingest, link_persons, link_speakers,
+        near_duplicates, ocr, preprocess, transcribe,
     )
 
     return Registry([
@@ -67,6 +67,8 @@ def _build() -> Registry:
         diarize.STAGE,
         link_speakers.STAGE,
         link_persons.STAGE,
+        near_duplicates.STAGE,
+        fuse.STAGE,
     ])
 
 

@@ -9,6 +9,17 @@ Outputs, all under the case's prefix in the object store:
 and one ``preprocess`` document per media item with the probe, the keyframes (each with its
 evidence id ``kf:<media id>:<n>`` and timestamp) and the audio track. A corrupt audio track in an
 otherwise good video is a warning on the document, not a failure of the video.
+
+For triage (:mod:`aima.triage`) the document also holds
+
+- ``phash``: the perceptual hashes of an image (:func:`aima.triage.phash.picture_hash`, as the
+  picture is displayed), ``phash`` on every keyframe of a video, and a video's ``signature``
+  (hashes of one frame a second, :mod:`aima.triage.signature`): what the ``near-duplicates``
+  case stage compares;
+- ``captured_at`` (``time``, ``utc``, ``source``, ``note``) and ``location`` (``lat``, ``lon``,
+  ``alt``, ``source``) from EXIF or QuickTime metadata (:mod:`aima.triage.capture`). The source
+  file's modification time, the last resort, is read when the work is planned (compute sees only
+  AIMA's copy). Corrupt metadata is a warning on the document, never a failure.
 """
 
 from __future__ import annotations
@@ -29,6 +40,9 @@ from aima.stages.base import (
 )
 from aima.storage.models import MediaItem
 from aima.storage.objects import case_prefix
+from aima.triage.capture import read_capture, source_file_time
+from aima.triage.phash import ALGORITHM as PHASH_ALGORITHM, picture_hash
+from aima.triage.signature import sample_hashes
 
 THUMBNAIL_SIDE = 320
 KEYFRAME_SIDE = 1280
@@ -37,8 +51,10 @@ JPEG_QUALITY = 90
 
 class Preprocess(MediaStage):
     name = "preprocess"
+    version = "2"  # 2: perceptual hashes, capture time and position
     needs = ("ingest",)
-    description = "probe; keyframes, 16 kHz audio track and thumbnails into the object store"
+    description = ("probe; keyframes, 16 kHz audio track and thumbnails into the object store; "
+                   "perceptual hashes, capture time and place")
 
     def plan(self, ctx: StageContext, item: MediaItem, model: Any) -> Plan:
         media_id = str(item.id)
@@ -51,7 +67,8 @@ class Preprocess(MediaStage):
             # The pixel limit refuses bad input; it does not change a result, so it is not a
             # parameter of the key.
             data={"format": item.format, "mime": item.mime,
-                  "max_pixels": ctx.settings.max_image_pixels},
+                  "max_pixels": ctx.settings.max_image_pixels,
+                  "file_time": source_file_time(item.source_uri, item.size_bytes)},
             replaces=(f"keyframes/{media_id}/", f"thumbnails/{media_id}/"),
         )
 
@@ -64,7 +81,13 @@ class Preprocess(MediaStage):
         document: dict[str, Any] = {
             "media_id": media_id, "probe": info.model_dump(mode="json"), "keyframes": [],
             "audio": None, "thumbnail_key": None, "warnings": list(info.warnings),
+            "phash_algorithm": PHASH_ALGORITHM, "phash": None,
         }
+        capture = read_capture(path, request.media_type, file_time=request.data.get("file_time"),
+                               max_pixels=max_pixels)
+        document["captured_at"] = capture.captured_at.model_dump()
+        document["location"] = capture.location.model_dump() if capture.location else None
+        document["warnings"] += capture.warnings
         files = {}
 
         def jpeg(relative: str, data: bytes) -> str:
@@ -74,9 +97,10 @@ class Preprocess(MediaStage):
             return relative
 
         if request.media_type == "image":
+            image = load_image(path, max_pixels=max_pixels)
+            document["phash"] = picture_hash(image).as_dict()
             document["thumbnail_key"] = jpeg(f"thumbnails/{media_id}/image.jpg",
-                                             thumbnail_jpeg(load_image(path, max_pixels=max_pixels),
-                                                            THUMBNAIL_SIDE))
+                                             thumbnail_jpeg(image, THUMBNAIL_SIDE))
         if request.media_type == "video":
             for n, frame in enumerate(keyframes.iter_keyframes(
                     path, max_gap_s=request.params["keyframe_max_gap_s"], max_side=KEYFRAME_SIDE,
@@ -88,9 +112,13 @@ class Preprocess(MediaStage):
                     "key": jpeg(f"keyframes/{media_id}/{n:05d}.jpg", _jpeg(frame.image)),
                     "thumbnail_key": jpeg(f"thumbnails/{media_id}/{n:05d}.jpg",
                                           thumbnail_jpeg(frame.image, THUMBNAIL_SIDE)),
+                    "phash": picture_hash(frame.image).as_dict(),
                 })
             if document["keyframes"]:
                 document["thumbnail_key"] = document["keyframes"][0]["thumbnail_key"]
+            document["signature"], notes = sample_hashes(path, duration_s=info.duration_s,
+                                                         max_pixels=max_pixels)
+            document["warnings"] += notes
         if request.media_type == "audio" or (request.media_type == "video" and info.audio_streams):
             wav = out / "audio.wav"
             try:

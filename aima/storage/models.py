@@ -79,6 +79,11 @@ class MediaItem(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+    # md5 and sha1 beside sha256 (one read of the file), for the known-file hash sets.
+    md5: Mapped[str | None] = mapped_column(String(32))
+    sha1: Mapped[str | None] = mapped_column(String(40))
+    # The hash sets the file was found in at ingest: [{"set": name, "category": ...}].
+    hash_matches: Mapped[list[Any] | None] = mapped_column(JSONType)
 
     case: Mapped[Case] = relationship(back_populates="media")
 
@@ -208,4 +213,41 @@ class DocumentRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class HashSet(Base):
+    """A list of known file hashes (e.g. known-benign, known-relevant), shared by every case.
+
+    Hash sets hold hashes only, never biometrics or case data; see :mod:`aima.hashsets`.
+    """
+
+    __tablename__ = "hash_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    category: Mapped[str] = mapped_column(String(60))
+    format: Mapped[str] = mapped_column(String(10))  # text | csv | nsrl | vic
+    source_name: Mapped[str | None] = mapped_column(Text)  # the imported file's name
+    entries: Mapped[int] = mapped_column(BigInteger, default=0)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    imported_by: Mapped[str] = mapped_column(String(100))
+
+
+def AsciiKey(length: int):  # noqa: N802 - a type, named like one
+    """ASCII keys compared byte by byte: PostgreSQL's "C" collation, not the server's locale."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+class HashSetEntry(Base):
+    """One hash of a hash set. The key starts with (algorithm, hash): the look-up at ingest."""
+
+    __tablename__ = "hash_set_entries"
+    # SQLite: the key is the table (no second b-tree beside it): half the writes of an import.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    algorithm: Mapped[str] = mapped_column(AsciiKey(6), primary_key=True)  # md5|sha1|sha256
+    hash: Mapped[str] = mapped_column(AsciiKey(64), primary_key=True)  # lowercase hex
+    set_id: Mapped[int] = mapped_column(
+        ForeignKey("hash_sets.id", ondelete="CASCADE"), primary_key=True
     )

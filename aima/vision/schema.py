@@ -21,6 +21,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from aima.models.constrained import inlined_schema
+
 RESTRAINT_TYPES = ("handcuffs", "cable ties", "rope", "tape", "chain", "other")
 RESTRAINT_PLACES = ("wrists in front", "wrists behind", "ankles", "other")
 
@@ -77,17 +79,4 @@ class FrameAnalysis(_Answer):
 
 def analysis_schema() -> dict[str, Any]:
     """The JSON schema of :class:`FrameAnalysis`, with every ``$ref`` inlined."""
-    schema = FrameAnalysis.model_json_schema()
-    definitions = schema.pop("$defs", {})
-
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
-            return {key: inline(value) for key, value in node.items()
-                    if not (key == "title" and isinstance(value, str))}
-        if isinstance(node, list):
-            return [inline(value) for value in node]
-        return node
-
-    return inline(schema)
+    return inlined_schema(FrameAnalysis)

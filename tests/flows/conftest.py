@@ -23,4 +23,8 @@ def aima_env(monkeypatch, tmp_path):
     for name in ("AIMA_DATABASE_URL", "AIMA_DOCUMENTS_URL", "AIMA_VECTORS_URL", "AIMA_OBJECTS_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AIMA_DATA_DIR", str(data))
+    # The packaged language model takes half a minute per case on 2 cores: the flow tests that
+    # are about other things run without a narrative; tests/flows/test_analyze_cli.py and
+    # tests/fusion run it.
+    monkeypatch.setenv("AIMA_LLM_ENABLED", "false")
     return data

@@ -56,10 +56,24 @@ def test_analyze_prints_the_case_a_status_table_and_the_report(tmp_path, prefect
     for name in (images[0].name, "interview.mp4", "readme.mp4"):
         assert name in out
     assert "rejected" in out and "not a media file" in out
-    report_path = out.split("report: ", 1)[1].split()[0]
+    report_path = out.split("report (json, version 1): ", 1)[1].split()[0]
     written = json.loads(open(report_path).read())
+    # the HTML report is written beside the JSON
+    html_path = out.split("report (html, version 1): ", 1)[1].split()[0]
+    assert html_path == report_path[:-len(".json")] + ".html"
+    assert "<html" in open(html_path).read(2000).lower()
     assert written["case"]["name"] == "intake"
     assert written["case"]["context"] == "Harbour CCTV, night of 2 March"
+    # the packaged language model wrote a narrative offline; whatever it cites exists
+    narrative = written["narrative"]
+    assert narrative["status"] == "written", narrative.get("reason")
+    assert narrative["model_id"].startswith("gguf:SmolLM2-135M-Instruct")
+    known = {item["id"] for item in written["evidence"]}
+    cited = [ref for section in ("timeline", "persons", "restraints", "indicators",
+                                 "contradictions", "requires_human_review")
+             for claim in narrative[section] for ref in claim.get("evidence", [])]
+    assert set(cited) <= known
+    assert narrative["grounding"]["claims"] >= narrative["grounding"]["grounded"]
     silent = next(m for m in written["media"] if m["name"] == "silent.mp4")
     assert silent["status"] == "done"
     assert {s["stage"]: s["status"] for s in silent["stages"]} == {
@@ -80,6 +94,22 @@ def test_analyze_prints_the_case_a_status_table_and_the_report(tmp_path, prefect
 
     unknown = aima("report", "nope", env=env, cwd=tmp_path)
     assert unknown.returncode == 2 and "no case named or with id 'nope'" in unknown.stderr
+
+    # the run saved version 1; an unknown version is one clear line naming the saved ones
+    saved = aima("report", "intake", "--version", "1", env=env, cwd=tmp_path)
+    assert saved.returncode == 0, saved.stderr
+    assert json.loads(saved.stdout) == written
+    missing = aima("report", "intake", "--version", "9", env=env, cwd=tmp_path)
+    assert missing.returncode == 2
+    assert "no report version 9; saved versions: 1" in missing.stderr
+
+    tables = aima("report", "intake", "--format", "csv", "--out", str(tmp_path / "csv"),
+                  env=env, cwd=tmp_path)
+    assert tables.returncode == 0, tables.stderr
+    assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == [
+        "persons.csv", "timeline.csv", "transcript.csv"]
+    no_out = aima("report", "intake", "--format", "html", env=env, cwd=tmp_path)
+    assert no_out.returncode == 2 and "--format html needs --out FILE" in no_out.stderr
 
 
 # Written as sitecustomize.py into a folder on the first run's PYTHONPATH: in that process, the
@@ -135,6 +165,7 @@ def test_a_killed_run_resumes_with_the_remaining_files_only(tmp_path, prefect_ho
         make_cut_video(folder / f"scene-{n}.mp4", [2.0, 2.0, 2.0], size=(320, 180), seed=n)
     data = tmp_path / "aima-data"
     env = aima_env(data, prefect_home)
+    env["AIMA_LLM_ENABLED"] = "false"  # this test is about resuming the file stages
     hook = tmp_path / "hold-keyframes"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(HOLD_KEYFRAMES)

@@ -196,8 +196,9 @@ def test_on_server_stores_with_an_s3_prefix_as_the_source(corpus, aima_env, monk
         assert stores.metadata.dialect == "postgresql"
         case_id = result["case_id"]
         stages = sorted(d.stage for d in stores.documents.query(case_id))
-        assert stages == ["diarize", "faces", "faces", "link-persons", "ocr", "ocr", "preprocess",
-                          "preprocess", "speakers", "transcribe"]
+        assert stages == ["diarize", "faces", "faces", "fuse", "link-persons", "near-duplicates",
+                          "ocr", "ocr", "preprocess", "preprocess", "report", "speakers",
+                          "transcribe"]
         assert stores.vectors.count(case_id) == 1  # the voice of speech.mp4, in Milvus
         keys = [i.key for i in stores.objects.list(case_prefix(case_id))]
         assert any("/keyframes/" in k for k in keys) and any(k.endswith(".wav") for k in keys)
@@ -245,7 +246,13 @@ def test_the_flow_run_shows_progress_and_a_table_of_files(corpus, aima_env):
     table = json.loads(latest["aima-files-pier-9"].data)
     assert {row["name"]: row["status"] for row in table}["notes.mp4"] == "rejected"
     assert len(table) == 3
-    assert "| notes.mp4 |  | rejected | not a media file" in latest["aima-summary-pier-9"].data
+    summary = latest["aima-summary-pier-9"].data
+    assert "| notes.mp4 |  | rejected | not a media file" in summary
+    # the summary says that no narrative was written (no LLM in these tests) and where the
+    # exports of this run's report version are
+    assert "No narrative was written: no language model configured" in summary
+    assert "## Exports" in summary and "exports/report-v1.json" in summary
+    assert "exports/report.html" in summary
 
 
 def test_no_file_vanishes_whatever_a_stage_raises(corpus, aima_env, monkeypatch):

@@ -26,7 +26,9 @@ def test_deploy_from_prefect_yaml_and_run_through_a_worker(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AIMA_"))}
     env.update(PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", AIMA_DATA_DIR=str(tmp_path / "aima-data"))
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", AIMA_DATA_DIR=str(tmp_path / "aima-data"),
+               # about deploying: test_analyze_cli.py runs the narrative on the same kind of case
+               AIMA_LLM_ENABLED="false")
     processes = []
 
     def start(*argv):

@@ -20,7 +20,8 @@ def test_stages_by_media_type():
     assert [s.name for s in registry.media_stages("video")] == [
         "preprocess", "describe", "faces", "detect-restraints", "ocr", "transcribe",
         "diarize"]
-    assert [s.name for s in registry.case_stages()] == ["link-speakers", "link-persons"]
+    assert [s.name for s in registry.case_stages()] == ["link-speakers", "link-persons",
+                                                        "near-duplicates", "fuse"]
     assert registry.stage_names_for("audio") == {"ingest", "preprocess", "transcribe", "diarize"}
     assert registry.stage_names_for("image") == {"ingest", "preprocess", "describe", "faces",
                                                 "detect-restraints", "ocr"}
@@ -42,7 +43,7 @@ def test_a_stage_registered_before_what_it_needs_is_refused():
 
 def test_an_unknown_stage_name_lists_the_known_ones():
     with pytest.raises(KeyError, match="ingest, preprocess"):
-        registry.get("fuse")
+        registry.get("summarise")
 
 
 def test_every_stage_says_what_it_is():

@@ -18,17 +18,6 @@ from aima.storage.models import (
 )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'meta.db'}"
-    else:
-        url = request.getfixturevalue("postgres").create_database()
-    db = Database(url)
-    yield db
-    db.dispose()
-
-
 def test_migrations_create_exactly_the_schema_of_the_models(database):
     assert database.current_revision() == database.head_revision()
     with database.engine.connect() as connection:

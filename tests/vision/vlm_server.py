@@ -17,21 +17,23 @@ from __future__ import annotations
 
 import base64
 import io
-import socket
 import threading
 import time
 import uuid
 
-import uvicorn
 from PIL import Image
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.loopback_api import LoopbackAPI
 
-class VLMServer:
+
+class VLMServer(LoopbackAPI):
+    name = "VLM test server"
+
     def __init__(self, vlm, model_name: str = "tiny-llava", api_key: str | None = None):
+        super().__init__()
         self.vlm = vlm
         self.model_name = model_name
         self.api_key = api_key
@@ -39,13 +41,6 @@ class VLMServer:
         self.fail_next: list[int] = []  # HTTP statuses to answer the next requests with
         self.delay_s = 0.0
         self._generate = threading.Lock()  # one generation at a time (the model is not reentrant)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
 
     # --- the API ------------------------------------------------------------------------------
 
@@ -98,32 +93,9 @@ class VLMServer:
         status, payload = await run_in_threadpool(self._chat, body, dict(request.headers))
         return JSONResponse(payload, status_code=status)
 
-    # --- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> VLMServer:
-        app = Starlette(routes=[Route("/v1/models", self._models),
-                                Route("/v1/chat/completions", self._chat_endpoint,
-                                      methods=["POST"])])
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the VLM test server did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-            self._server = None
+    def routes(self) -> list[Route]:
+        return [Route("/v1/models", self._models),
+                Route("/v1/chat/completions", self._chat_endpoint, methods=["POST"])]
 
 
 def _error(message: str, kind: str) -> dict:

@@ -21,13 +21,12 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from aima.errors import ConfigError
-from aima.models.weights import transformers_model_id
+from aima.models.hf_loading import PretrainedModel, pad_id
 from aima.models.vlm import Structured, VisionLanguageModel
 from aima.vision.schema import analysis_schema
 
@@ -44,7 +43,7 @@ class Completion:
     finished: bool  # the model ended the answer itself (False: the token budget ran out)
 
 
-class TransformersVLM(VisionLanguageModel):
+class TransformersVLM(PretrainedModel, VisionLanguageModel):
     """LLaVA-1.5 / LLaVA-1.6 from a hub id or a local directory."""
 
     def __init__(self, model: str, *, batch_size: int = 4, max_new_tokens: int = 1024,
@@ -52,43 +51,21 @@ class TransformersVLM(VisionLanguageModel):
                  hf_token: str | None = None) -> None:
         super().__init__(batch_size=batch_size, max_new_tokens=max_new_tokens,
                          structured=structured)
-        self.model = model
-        self.quantization = quantization
-        self._hf_token = hf_token
-        self._model: Any = None
+        self._pretrained_from(model, quantization, hf_token)
         self._processor: Any = None
         self._tokenizers: dict[int, Any] = {}
 
-    @property
-    def model_id(self) -> str:
-        return transformers_model_id(self.model)
-
-    @property
-    def parameters(self) -> dict[str, Any]:
-        return {**super().parameters, "quantization": self.quantization, "decoding": "greedy"}
-
     def _load(self) -> None:
-        import torch
         import transformers
 
-        source = str(Path(self.model).expanduser()) if Path(self.model).expanduser().is_dir() \
-            else self.model
+        source = self.source
         config = transformers.AutoConfig.from_pretrained(source, token=self._hf_token)
         architecture = ARCHITECTURES.get(config.model_type)
         if architecture is None:
             raise ConfigError("AIMA_VLM_MODEL", f"{self.model!r} is a {config.model_type!r} model; "
                               "expected LLaVA-1.5 (llava) or LLaVA-1.6 (llava_next)")
-        kwargs: dict[str, Any] = {"token": self._hf_token}
-        if torch.cuda.is_available():
-            kwargs.update(device_map="auto", dtype=torch.float16)
-            if self.quantization == "4bit":
-                kwargs["quantization_config"] = transformers.BitsAndBytesConfig(
-                    load_in_4bit=True, bnb_4bit_quant_type="nf4",
-                    bnb_4bit_compute_dtype=torch.float16)
-        else:
-            kwargs["dtype"] = torch.float32
         model_class = getattr(transformers, architecture)
-        self._model = model_class.from_pretrained(source, **kwargs).eval()
+        self._model = model_class.from_pretrained(source, **self.pretrained_kwargs()).eval()
         self._processor = transformers.AutoProcessor.from_pretrained(source, token=self._hf_token)
         self._processor.tokenizer.padding_side = "left"  # generation continues on the right
 
@@ -134,8 +111,8 @@ class TransformersVLM(VisionLanguageModel):
                 tokenizer, json.dumps(schema), len(images), prompt_length)]
         with torch.inference_mode():
             output = model.generate(**inputs, max_new_tokens=budget, do_sample=False,
-                                    eos_token_id=eos, pad_token_id=_pad_id(processor, eos),
-                                    **extra)
+                                    eos_token_id=eos,
+                                    pad_token_id=pad_id(processor.tokenizer, eos), **extra)
         new = output[:, prompt_length:]
         texts = processor.batch_decode(new, skip_special_tokens=True)
         finished = (new == eos).any(dim=1).tolist()
@@ -200,9 +177,3 @@ def _first(value: int | list[int] | None) -> int | None:
     if isinstance(value, list):
         return value[0] if value else None
     return value
-
-
-def _pad_id(processor, eos: int) -> int:
-    pad = processor.tokenizer.pad_token_id
-    return eos if pad is None else pad
-
