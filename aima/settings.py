@@ -285,6 +285,12 @@ class Settings(BaseSettings):
         "cropped, brightened and mirrored copies of a photo are 0-8 bits apart, distinct photos "
         "16 or more (bench/bench_near_duplicates.py); 0 stacks only copies that hash the same.",
     )
+    near_duplicate_representatives_only: bool = Field(
+        default=False,
+        description="Analyse one picture per near-duplicate stack: an image within "
+        "AIMA_NEAR_DUPLICATE_MAX_DISTANCE bits of a better copy already in the case skips the "
+        "analysis stages (it stays in the report, marked). Videos are always analysed.",
+    )
 
     # --- validation -------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from aima.stages.base import (
     CaseStage, ComputeRequest, Computed, MediaStage, Plan, Skip, StageContext, Summary,
 )
 from aima.storage import Stores
+from aima.triage.representatives import left_to_representative
 from aima.storage.models import MediaItem
 from aima.storage.objects import case_prefix
 
@@ -97,6 +98,8 @@ def run_media_stage(stores: Stores, stage: str | MediaStage, media_id: str, *,
     if item.media_type not in stage.media_types:
         return outcome("skipped", Summary(f"{stage.name} does not apply to {item.media_type} files"))
     known = skip_reason(stores, item)  # a file in a known-benign hash set is set aside
+    if not known and stage.name != "preprocess":  # preprocess makes the perceptual hashes
+        known = left_to_representative(stores, item)  # None unless the setting asks for it
     if known:
         StageLedger(stores.metadata).skip(item.case_id, item.id, stage.name, known)
         return outcome("skipped", Summary(known))

@@ -58,12 +58,12 @@ def stack_case(stores: Stores, case_id: str, *, max_distance: int) -> dict[str, 
     documents = {d.media_id: d.data for d in stores.documents.query(case_id, stage="preprocess")}
     candidates, not_hashed = [], []
     for item in sorted(items, key=lambda i: (i.original_name, str(i.id))):
-        candidate, reason = _candidate(item, documents.get(str(item.id)))
-        if candidate is None:
+        found, reason = candidate(item, documents.get(str(item.id)))
+        if found is None:
             not_hashed.append({"media_id": str(item.id), "name": item.original_name,
                                "reason": reason})
         else:
-            candidates.append(candidate)
+            candidates.append(found)
     stacks = find_stacks(candidates, max_distance=max_distance)
     in_stacks = sum(len(stack.members) for stack in stacks)
     document = {
@@ -78,7 +78,7 @@ def stack_case(stores: Stores, case_id: str, *, max_distance: int) -> dict[str, 
     return document
 
 
-def _candidate(item: MediaItem, document: dict | None) -> tuple[Candidate | None, str | None]:
+def candidate(item: MediaItem, document: dict | None) -> tuple[Candidate | None, str | None]:
     if document is None:
         return None, "not preprocessed"
     if document.get("phash_algorithm") != ALGORITHM:

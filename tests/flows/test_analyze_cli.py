@@ -108,6 +108,14 @@ def test_analyze_prints_the_case_a_status_table_and_the_report(tmp_path, prefect
     assert tables.returncode == 0, tables.stderr
     assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == [
         "persons.csv", "timeline.csv", "transcript.csv"]
+    for format, name in (("html", "report.html"), ("pdf", "report.pdf"),
+                         ("geojson", "places.geojson")):
+        made = aima("report", "intake", "--format", format, "--out", str(tmp_path / name),
+                    env=env, cwd=tmp_path)
+        assert made.returncode == 0, made.stderr
+        assert f"wrote {tmp_path / name}" in " ".join(made.stderr.split())
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert json.loads((tmp_path / "places.geojson").read_text())["type"] == "FeatureCollection"
     no_out = aima("report", "intake", "--format", "html", env=env, cwd=tmp_path)
     assert no_out.returncode == 2 and "--format html needs --out FILE" in no_out.stderr
 

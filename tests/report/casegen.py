@@ -1,7 +1,8 @@
 """A small real case for the export tests, analysed by the real stages on embedded stores.
 
-Three files: a six-second video in which three faces appear over two scenes while two espeak-ng
-voices talk, a photo of two of the same faces, and a photo of a printed notice (text for OCR).
+Four files: a six-second video in which three faces appear over two scenes while two espeak-ng
+voices talk, a photo of two of the same faces, a smaller re-encoded copy of that photo (a
+near-duplicate), and a photo of a printed notice (text for OCR).
 The stages that run are the embedded profile's real ones (preprocess, faces, link-persons,
 transcribe, diarize, link-speakers, OCR) plus detect-restraints with a tiny random OWLv2 at
 threshold 0, so that the report has restraint observations that ask for a human review (their
@@ -12,6 +13,8 @@ no model configured and is skipped, as in the embedded default.
 from __future__ import annotations
 
 from pathlib import Path
+
+from PIL import Image
 
 from aima.models.factory import load_model
 from aima.pipeline.jobs import set_media_status
@@ -30,8 +33,10 @@ from tests.vision.tiny_owl import tiny_owl_dir
 
 CASE_NAME = "Harbour <street> & café"  # markup and non-ASCII: escaped in HTML, kept in CSV
 NOTICE = "NO ENTRY AFTER 10 PM"
-LINES = [(speechgen.VOICE_A, "Open the door now."), (speechgen.VOICE_B, "I am not going in there."),
-         (speechgen.VOICE_A, "Sit down and wait.")]
+LINES = [(speechgen.VOICE_A, "Open the door now and step back into the hallway."),
+         (speechgen.VOICE_B, "I am not going in there, I told you that already."),
+         (speechgen.VOICE_A, "Sit down on the bench and wait until I come back."),
+         (speechgen.VOICE_B, "Please do not leave me here alone in the dark.")]
 
 
 def write_media(folder: Path) -> dict[str, Path]:
@@ -49,9 +54,13 @@ def write_media(folder: Path) -> dict[str, Path]:
     audio.unlink()
     photo = folder / "both.jpg"
     facegen.write_photo(photo, [("astronaut", 130, (60, 80)), (1, 120, (400, 160))])
+    with Image.open(photo) as picture:  # the same picture again, smaller and re-encoded
+        picture.resize((picture.width * 3 // 4, picture.height * 3 // 4)).save(
+            folder / "both-copy.jpg", quality=60)
     notice, _ = textgen.text_frame(textgen.plain((480, 200)), [(NOTICE, "sans", 30, "ink")])
     notice.save(folder / "notice.png")
-    return {"video": video, "photo": photo, "notice": folder / "notice.png"}
+    return {"video": video, "photo": photo, "copy": folder / "both-copy.jpg",
+            "notice": folder / "notice.png"}
 
 
 def analyse_case(stores: Stores, folder: Path) -> Case:

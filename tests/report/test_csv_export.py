@@ -51,8 +51,9 @@ def test_the_tables_of_a_real_case_parse_back_to_its_report(analysed, tmp_path):
     assert persons[speaker["label"]]["linked"] == next(
         p["label"] for p in report["faces"]["persons"] if p["key"] == face_person)
     # the photo comes first on the case axis (the sections put files in the report's order)
-    assert persons["Person 1"]["first_seen_file"] == report["media"][0]["name"] == "both.jpg"
-    assert set(persons["Person 1"]["files"].split("; ")) == {"both.jpg", "interview.mp4"}
+    assert persons["Person 1"]["first_seen_file"] == report["media"][0]["name"] == "both-copy.jpg"
+    assert set(persons["Person 1"]["files"].split("; ")) == {"both.jpg", "both-copy.jpg",
+                                                             "interview.mp4"}
 
 
 def test_cells_a_spreadsheet_would_run_as_formulas_are_defused(tmp_path):

@@ -38,7 +38,7 @@ def test_every_cited_evidence_id_exists_in_the_case(analysed):
     assert len(known) == len(report["evidence"])  # one item per id
 
 
-def test_the_two_face_identities_are_two_persons_seen_in_both_pictures(analysed):
+def test_the_two_face_identities_are_two_persons_seen_in_every_picture_of_them(analysed):
     report = analysed.report
     files = by_name(report)
     faces = [p for p in report["persons"] if "face" in p["modalities"]]
@@ -46,7 +46,18 @@ def test_the_two_face_identities_are_two_persons_seen_in_both_pictures(analysed)
     assert len(faces) == 2
     for person in faces:
         assert {a["media_id"] for a in person["appearances"]} == {
-            files["interview.mp4"], files["both.jpg"]}
+            files["interview.mp4"], files["both.jpg"], files["both-copy.jpg"]}
+
+
+def test_the_copied_picture_is_stacked_with_its_original(analysed):
+    report = analysed.report
+    files = by_name(report)
+
+    (stack,) = report["near_duplicates"]["stacks"]
+    assert {m["media_id"] for m in stack["members"]} == {files["both.jpg"], files["both-copy.jpg"]}
+    assert stack["representative"] == files["both.jpg"]
+    copy = next(row for row in report["media"] if row["name"] == "both-copy.jpg")
+    assert copy["near_duplicate_of"]["media_id"] == files["both.jpg"]
 
 
 def test_the_text_in_the_frame_is_read(analysed):
@@ -72,3 +83,16 @@ def test_the_timeline_has_each_file_and_keeps_the_video_in_time_order(analysed):
     speech = [e for e in video if e["kind"] == "speech"]
     assert speech and all(e["end_s"] > e["start_s"] for e in speech)
     assert report["timeline_basis"]["order"] in ("ingest_order", "capture_time", "mixed")
+
+
+def test_the_two_voices_are_two_speakers_with_their_own_lines(analysed):
+    report = analysed.report
+    voices = [p for p in report["persons"] if "voice" in p["modalities"]]
+    (transcript,) = report["transcripts"]
+
+    assert len(voices) == 2
+    said = [(segment["speaker"], segment["text"]) for segment in transcript["segments"]]
+    # who said what: the lines of one voice share a speaker, the other voice's lines the other
+    first, second = said[0][0], said[1][0]
+    assert first != second
+    assert [speaker for speaker, _ in said] == [first, second, first, second]
