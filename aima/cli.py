@@ -351,7 +351,6 @@ def report(
     from aima.report import build_report, object_reader
     from aima.report import versions as report_versions
     from aima.report.exports import export
-    from aima.report.geojson import write_geojson
     from aima.report.subtitles import write_subtitles
     from aima.storage import audit, open_stores
     from aima.storage.cases import get_case
@@ -375,9 +374,7 @@ def report(
         else:
             document = (report_versions.load(stores, case_id, version) if version is not None
                         else build_report(stores, the_case))
-            if format == "geojson":
-                written = [str(write_geojson(document, out))]
-            elif format == "json":
+            if format == "json":
                 text = json.dumps(document, indent=2, ensure_ascii=False)
                 if out is not None:
                     out.write_text(text + "\n")

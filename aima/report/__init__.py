@@ -111,9 +111,9 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
     """The case report as a JSON-serialisable dict."""
     case_id = str(case.id)
     media = media_rows(stores, case)
-    triage = triage_section(stores, case_id)
-    annotate_rows(media, triage)
     preprocess = {d.media_id: d.data for d in stores.documents.query(case_id, stage="preprocess")}
+    triage = triage_section(stores, case_id, preprocess)
+    annotate_rows(media, triage)
     hash_sets = hashsets_section(stores, case_id, preprocess)
     add_hash_matches(media, hash_sets)
     evidence = []

@@ -34,9 +34,13 @@ ROW_FIELDS = ("captured_at", "location", "near_duplicate_of", "near_duplicate_st
 TIME_SOURCES = ("exif", "exif-no-offset", "quicktime", "file")
 
 
-def section(stores: Stores, case_id: str) -> dict[str, Any]:
+def section(stores: Stores, case_id: str,
+            preprocess: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``preprocess``: the case's preprocess documents by media id, when the caller has them."""
     case_id = str(case_id)
-    preprocess = {d.media_id: d.data for d in stores.documents.query(case_id, stage="preprocess")}
+    if preprocess is None:
+        preprocess = {d.media_id: d.data
+                      for d in stores.documents.query(case_id, stage="preprocess")}
     stored = stores.documents.get(case_id, *DOCUMENT) or {}
     names = {member["media_id"]: member["name"] for stack in stored.get("stacks", [])
              for member in stack["members"]}

@@ -4,7 +4,8 @@
 saved version): ``csv`` writes three tables into directory ``out``
 (:mod:`~aima.report.exports.csv`), ``html`` one self-contained page to file ``out``
 (:mod:`~aima.report.exports.html`), ``pdf`` the same page printed by WeasyPrint
-(:mod:`~aima.report.exports.pdf`). JSON is the report itself and subtitles are written from
+(:mod:`~aima.report.exports.pdf`), ``geojson`` the files' positions to file ``out``
+(:mod:`aima.report.geojson`). JSON is the report itself and subtitles are written from
 the transcripts (:mod:`aima.report.subtitles`). ``images`` reads an object-store key
 (a thumbnail, a face crop) and returns its bytes, or None when it is missing
 (:func:`aima.report.object_reader`). Pictures are blurred and greyscale unless
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-FORMATS = ("csv", "html", "pdf")
+FORMATS = ("csv", "html", "pdf", "geojson")
 
 
 def export(report: dict[str, Any], fmt: str, out: Path, *,
@@ -36,4 +37,8 @@ def export(report: dict[str, Any], fmt: str, out: Path, *,
         from aima.report.exports.pdf import write_pdf
 
         return [write_pdf(report, out, images=images, reveal_images=reveal_images)]
+    if fmt == "geojson":
+        from aima.report.geojson import write_geojson
+
+        return [write_geojson(report, out)]
     raise ValueError(f"unknown export format {fmt!r}; expected one of {FORMATS}")
