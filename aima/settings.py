@@ -19,6 +19,7 @@ AIMA_OBJECTS_URL       ``<data_dir>/objects`` (local directory)     ``s3://bucke
 from __future__ import annotations
 
 import getpass
+import os
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -66,7 +67,12 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
-    data_dir: Path = Field(default=Path("aima-data"), description="Where the embedded stores live.")
+    data_dir: Path = Field(
+        default_factory=lambda: _default_data_dir(),
+        description="Where the embedded stores live. Default: $XDG_DATA_HOME/aima, else "
+        "~/.local/share/aima: an absolute path per user, so that a Prefect worker running a flow "
+        "in a temporary directory never keeps (and deletes) the case data there.",
+    )
     database_url: str = Field(default="", description="Metadata database (SQLite or PostgreSQL).")
     documents_url: str = Field(default="sql", description="'sql' or a mongodb:// URL.")
     documents_database: str = Field(default="aima", description="MongoDB database name.")
@@ -292,6 +298,115 @@ class Settings(BaseSettings):
         "analysis stages (it stays in the report, marked). Videos are always analysed.",
     )
 
+    # --- operations: Prefect, GPU pools and cost (aima/flows/, aima/pipeline/cost.py) ---------
+    gpu_pool: str | None = Field(
+        default=None,
+        description="Work pool that runs the GPU stages as gpu-analysis flow runs (a process pool "
+        "on a local GPU, or a runpod/vastai pool). Empty: the GPU stages run inside the "
+        "analyze-media flow run itself (the embedded default).",
+    )
+    gpu_deployment: str = Field(
+        default="gpu-analysis/default",
+        description="The deployment (FLOW/NAME) that analyze-media dispatches the GPU stages to "
+        "when AIMA_GPU_POOL is set.",
+    )
+    gpu_price_per_hour: float = Field(
+        default=2.0, ge=0.0,
+        description="USD per GPU-hour used for the cost estimate when no live offer price is known.",
+    )
+    gpu_startup_s: float = Field(
+        default=180.0, ge=0.0,
+        description="Seconds one GPU run spends starting and loading its models, added to every "
+        "estimate: they are paid for too.",
+    )
+    budget_usd: float = Field(
+        default=10.0, ge=0.0,
+        description="Default budget of one analysis run's GPU work (USD): an estimate above it "
+        "fails the run before anything is dispatched.",
+    )
+    auto_approve_usd: float = Field(
+        default=1.0, ge=0.0,
+        description="GPU work estimated at or below this (USD) starts without asking; above it the "
+        "run pauses for approval in the Prefect UI (or aima analyze --approve).",
+    )
+    approval_timeout_s: float = Field(
+        default=24 * 3600, gt=0,
+        description="How long a run waits for a person to approve its GPU work before it fails.",
+    )
+    cpu_concurrency: int = Field(
+        default=4, ge=1,
+        description="How many stage tasks one analyze-media run keeps in flight at once.",
+    )
+    gpu_concurrency_limit: str | None = Field(
+        default=None,
+        description="Name of a Prefect global concurrency limit that every GPU dispatch takes a "
+        "slot of (aima serve creates 'aima-gpu'). A name that does not exist is an error.",
+    )
+    prefect_database_url: SecretStr | None = Field(
+        default=None,
+        description="Database of the Prefect server that aima serve starts "
+        "(postgresql+asyncpg://...); empty: SQLite under the Prefect home.",
+    )
+
+    # --- batch scans (aima/pipeline/scan.py, aima/flows/batch_scan.py) --------------------------
+    scan_min_age_s: float = Field(
+        default=60.0, ge=0.0,
+        description="A batch scan leaves local files modified less than this many seconds ago "
+        "for a later scan: they may still be being copied in. S3 objects appear only complete.",
+    )
+    scan_check_threads: int = Field(
+        default=8, ge=1,
+        description="Files a batch scan checks at once (a stat, or a HEAD request per S3 object).",
+    )
+
+    # --- monitoring: the Prometheus exporter (aima/monitoring/) ------------------------------
+    exporter_host: str = Field(
+        default="127.0.0.1",
+        description="Address the Prometheus exporter (python -m aima.monitoring.exporter) listens "
+        "on; 0.0.0.0 inside a container.",
+    )
+    exporter_port: int = Field(
+        default=9464, ge=0, le=65535,
+        description="Port of the Prometheus exporter's /metrics page (0: any free port).",
+    )
+
+    # --- rented GPU providers (aima/gpu_providers/, aima/blocks/providers.py) -----------------
+    runpod_api_key: SecretStr | None = Field(
+        default=None,
+        description="RunPod API key; empty: the RunPodCredentials block named aima-runpod.",
+    )
+    runpod_api_url: str | None = Field(
+        default=None,
+        description="Base URL of RunPod's API (GraphQL at <url>/graphql); empty: the block's "
+        "base_url, else https://api.runpod.io.",
+    )
+    vastai_api_key: SecretStr | None = Field(
+        default=None,
+        description="Vast.ai API key; empty: the VastAICredentials block named aima-vastai.",
+    )
+    vastai_api_url: str | None = Field(
+        default=None,
+        description="Base URL of Vast.ai's API (REST under <url>/api/v0); empty: the block's "
+        "base_url, else https://console.vast.ai.",
+    )
+    gpu_api_timeout_s: float = Field(
+        default=30.0, gt=0, description="Timeout for one request to a GPU provider's API."
+    )
+    gpu_api_retries: int = Field(
+        default=3, ge=0,
+        description="Retries of a GPU provider request after a timeout, HTTP 5xx or 429.",
+    )
+
+    @field_validator("runpod_api_url", "vastai_api_url")
+    @classmethod
+    def _check_gpu_api_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected https://HOST or http://HOST:PORT, got {value!r}")
+        return value.rstrip("/")
+
     # --- validation -------------------------------------------------------------------------
 
     @field_validator("database_url")
@@ -382,6 +497,20 @@ class Settings(BaseSettings):
 
     # --- helpers ------------------------------------------------------------------------------
 
+    def relative_store_paths(self) -> list[str]:
+        """The settings whose embedded store sits at a relative path (resolved against the
+        working directory of whichever process opens it)."""
+        relative = []
+        if self.database_url.startswith("sqlite:///") and not self.database_url.startswith(
+                ("sqlite:////", "sqlite:///:memory:")):
+            relative.append("AIMA_DATABASE_URL")
+        if not self.vectors_url.startswith(("http://", "https://")) and not Path(
+                self.vectors_url).is_absolute():
+            relative.append("AIMA_VECTORS_URL")
+        if not self.objects_url.startswith("s3://") and not Path(self.objects_url).is_absolute():
+            relative.append("AIMA_OBJECTS_URL")
+        return relative
+
     @property
     def uses_embedded_stores(self) -> bool:
         """True when no store needs a server."""
@@ -406,6 +535,11 @@ def load_settings(**overrides) -> Settings:
         first = exc.errors()[0]
         message = first["msg"].removeprefix("Value error, ")
         raise ConfigError(env_name(first["loc"]), message) from None
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path("~/.local/share").expanduser()
+    return Path(base) / "aima"
 
 
 def _current_user() -> str:

@@ -1,2 +1,0 @@
--- A second database for the Prefect server, beside AIMA's own metadata database.
-CREATE DATABASE prefect OWNER aima;
