@@ -274,17 +274,41 @@ def analyze(
         typer.Option("--context", help="What the case is about, in your words; kept on the case "
                      "and added to the vision and fusion prompts."),
     ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="Model profile: embedded (CPU, bundled weights) or gpu; "
+                     "default AIMA_MODEL_PROFILE."),
+    ] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option("--budget", help="Most this run may spend on GPU work (USD); default "
+                     "AIMA_BUDGET_USD. Only used with a GPU pool (AIMA_GPU_POOL)."),
+    ] = None,
+    auto_approve: Annotated[
+        float | None,
+        typer.Option("--auto-approve", help="GPU work estimated at or below this (USD) starts "
+                     "without asking; default AIMA_AUTO_APPROVE_USD."),
+    ] = None,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="Approve the GPU work up front (within the budget) "
+                           "instead of waiting for approval in the Prefect UI.")
+    ] = False,
 ) -> None:
     """Analyse files into a case with the analyze-media Prefect flow, then print their status."""
     from aima.tasks import runtime
 
+    if profile not in (None, "embedded", "gpu"):
+        raise typer.BadParameter("expected embedded or gpu", param_hint="--profile")
     # Bad settings and unreachable stores fail here, before Prefect starts; the flow run in this
     # process reuses the opened stores.
+    runtime.configure(model_profile=profile)
     settings = runtime.stores().settings
     _prefect_defaults()
     from aima.flows.analyze import analyze_media
 
-    result = analyze_media(case=case, sources=paths, reanalyse=reanalyse, context=context)
+    result = analyze_media(case=case, sources=paths, reanalyse=reanalyse, context=context,
+                           model_profile=profile, budget_usd=budget,
+                           auto_approve_usd=auto_approve, approve=approve)
     console.print(f"case [bold]{case}[/] id {result['case_id']}")
     console.print(_status_table(result["media"], f"{len(result['media'])} files"))
     for kind in ("json", "html"):
@@ -398,6 +422,14 @@ def report(
 from aima.hashsets.cli import hashsets_app  # noqa: E402 - mounted after the other commands
 
 app.add_typer(hashsets_app, name="hashsets")
+
+from aima.gpu_providers.cli import gpu_app  # noqa: E402 - mounted after the other commands
+
+app.add_typer(gpu_app, name="gpu")
+
+from aima.serve import serve  # noqa: E402 - `aima serve`: options and logic in aima/serve.py
+
+app.command()(serve)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 
 import pytest
@@ -12,6 +13,9 @@ from tests.services import MilvusServer, MongoServer, PostgresServer, S3Server
 # No test may reach a model hub: everything runs offline with bundled weights.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The default data directory is per user ($XDG_DATA_HOME/aima): a test that forgets to set
+# AIMA_DATA_DIR writes under this session's own directory, never into the user's home.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="aima-test-xdg-")
 
 
 def _server(request: pytest.FixtureRequest, server_class):

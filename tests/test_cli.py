@@ -16,7 +16,10 @@ from aima.storage.objects import media_key
 
 
 def aima(*args: str, cwd) -> subprocess.CompletedProcess:
+    """``aima ARGS`` with no AIMA_ setting: the data directory is the default one, under
+    ``cwd/share`` through XDG_DATA_HOME."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIMA_")}
+    env["XDG_DATA_HOME"] = str(cwd / "share")
     return subprocess.run([sys.executable, "-m", "aima.cli", *args], capture_output=True,
                           text=True, cwd=cwd, env=env, timeout=120)
 
@@ -35,12 +38,12 @@ def test_version(tmp_path):
 def test_db_upgrade_creates_the_embedded_database(tmp_path):
     result = aima("db", "upgrade", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "revision 0003" in result.stdout
-    assert (tmp_path / "aima-data" / "aima.db").is_file()
+    assert "revision 0004" in result.stdout
+    assert (tmp_path / "share" / "aima" / "aima.db").is_file()
 
 
 def test_purge_needs_yes_and_then_removes_the_case(tmp_path):
-    settings = Settings(data_dir=tmp_path / "aima-data")
+    settings = Settings(data_dir=tmp_path / "share" / "aima")
     with open_stores(settings) as stores:
         case = get_or_create_case(stores.metadata, "cli-case")
         stores.objects.put_stream(media_key(str(case.id), "0" * 64), io.BytesIO(b"x"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from pathlib import Path
 import subprocess
 import sys
 
@@ -24,14 +25,22 @@ def clean_env(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
 
 
-def test_no_configuration_means_every_store_embedded_under_the_data_dir():
+def test_no_configuration_means_every_store_embedded_under_the_data_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
     settings = load_settings()
-    assert settings.database_url == "sqlite:///aima-data/aima.db"
+    data = (tmp_path / "share" / "aima").as_posix()
+    assert settings.data_dir.is_absolute()  # never inside a worker's temporary directory
+    assert settings.database_url == f"sqlite:///{data}/aima.db"
     assert settings.documents_url == "sql"
-    assert settings.vectors_url == "aima-data/vectors.db"
-    assert settings.objects_url == "aima-data/objects"
+    assert settings.vectors_url == f"{data}/vectors.db"
+    assert settings.objects_url == f"{data}/objects"
     assert settings.uses_embedded_stores
     assert settings.max_file_bytes == 2 * 1024**3
+
+
+def test_without_xdg_data_home_the_data_lives_under_the_users_home(monkeypatch):
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    assert load_settings().data_dir == Path.home() / ".local" / "share" / "aima"
 
 
 def test_environment_with_prefix_and_nested_delimiter(monkeypatch):
@@ -190,3 +199,14 @@ def test_cli_analyze_with_an_unreachable_store_fails_before_any_flow_run(tmp_pat
                       AIMA_DOCUMENTS_URL=f"mongodb://127.0.0.1:{free_port()}")
     assert_one_error_line(result, "AIMA_DOCUMENTS_URL", "cannot reach MongoDB")
     assert "prefect" not in result.stdout.lower()
+
+
+def test_relative_store_paths_are_named_for_a_deployment_run_to_refuse(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert load_settings().relative_store_paths() == []
+    assert load_settings(data_dir=Path("aima-data")).relative_store_paths() == [
+        "AIMA_DATABASE_URL", "AIMA_VECTORS_URL", "AIMA_OBJECTS_URL"]
+    servers = load_settings(data_dir=Path("aima-data"),
+                            database_url="postgresql+psycopg://u:p@db/aima",
+                            vectors_url="http://milvus:19530", objects_url="s3://media")
+    assert servers.relative_store_paths() == []

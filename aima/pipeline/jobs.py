@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
 
 from aima.pipeline.sources import SourceFile
 from aima.storage.database import Database
@@ -47,3 +50,30 @@ def set_media_status(database: Database, media_id: uuid.UUID | str, status: str,
         item.status, item.error_code, item.error_reason = status, code, reason
         if probe is not None:
             item.probe = probe
+
+
+@dataclass
+class Share:
+    """How much of a batch was finished."""
+
+    case_id: uuid.UUID
+    done: int
+    total: int
+
+
+def cancel_batch(database: Database, flow_run_id: str) -> Share | None:
+    """Mark the batch of ``flow_run_id`` and its unfinished files ``cancelled``; what stays done
+    stays. None when the flow run started no batch."""
+    with database.session() as session:
+        batch = session.scalars(select(Job).where(Job.kind == "batch",
+                                                  Job.flow_run_id == flow_run_id)).first()
+        if batch is None:
+            return None
+        files = session.scalars(select(Job).where(Job.parent_id == batch.id)).all()
+        unfinished = [job for job in files if job.status in ("pending", "running")]
+        for job in unfinished:
+            job.status, job.finished_at = "cancelled", utcnow()
+        done = len(files) - len(unfinished)
+        batch.status, batch.finished_at = "cancelled", utcnow()
+        batch.error = f"cancelled with {done} of {len(files)} files finished"
+        return Share(batch.case_id, done, len(files))

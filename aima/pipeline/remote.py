@@ -55,30 +55,51 @@ class PresignedExecutor:
 
     def compute(self, ctx: StageContext, stage: MediaStage, item: MediaItem, plan: Plan,
                 model: Any) -> Computed:
-        objects, prefix = ctx.stores.objects, case_prefix(str(item.case_id))
-        for stale in plan.replaces:
-            objects.delete_prefix(prefix + stale)
-        result_key = f"{prefix}work/{stage.name}/{item.id}/{uuid.uuid4().hex}.json"
-        job = RemoteJob(
-            stage=stage.name, media_id=str(item.id), media_type=item.media_type,
-            model_kind=stage.model, model_profile=ctx.settings.model_profile,
-            params=plan.params, data=plan.data,
-            inputs={name: objects.presigned_get_url(key, self.expires_s)
-                    for name, key in plan.inputs.items()},
-            outputs={relative: objects.presigned_put_url(prefix + relative, self.expires_s)
-                     for relative in plan.outputs},
-            result_url=objects.presigned_put_url(result_key, self.expires_s),
-        )
+        job, result_key = remote_job(ctx, stage, item, plan, expires_s=self.expires_s)
         self.launch(job)
-        try:
-            with objects.open(result_key) as stream:
-                payload = json.load(stream)
-        except KeyError:
-            raise RuntimeError(f"the remote {stage.name} job for {item.id} wrote no result") from None
-        objects.delete(result_key)
-        if "error" in payload:
-            raise BadMedia(payload["error"]["code"], payload["error"]["reason"])
-        return Computed(result=payload["result"], warnings=payload.get("warnings", []))
+        return read_result(ctx.stores.objects, stage.name, job.media_id, result_key)
+
+
+def remote_job(ctx: StageContext, stage: MediaStage, item: MediaItem, plan: Plan, *,
+               expires_s: int = 3600) -> tuple[RemoteJob, str]:
+    """The job for ``stage`` on ``item`` and the object key its result will be written to.
+
+    Stale outputs of an earlier run are cleared first: a redo starts clean.
+    """
+    objects, prefix = ctx.stores.objects, case_prefix(str(item.case_id))
+    for stale in plan.replaces:
+        objects.delete_prefix(prefix + stale)
+    result_key = f"{prefix}work/{stage.name}/{item.id}/{uuid.uuid4().hex}.json"
+    job = RemoteJob(
+        stage=stage.name, media_id=str(item.id), media_type=item.media_type,
+        model_kind=stage.model, model_profile=ctx.settings.model_profile,
+        params=plan.params, data=plan.data,
+        inputs={name: objects.presigned_get_url(key, expires_s)
+                for name, key in plan.inputs.items()},
+        outputs={relative: objects.presigned_put_url(prefix + relative, expires_s)
+                 for relative in plan.outputs},
+        result_url=objects.presigned_put_url(result_key, expires_s),
+    )
+    return job, result_key
+
+
+def read_result(objects, stage: str, media_id: str, result_key: str) -> Computed:
+    """What a remote job wrote to its result URL, read back and removed.
+
+    Raises :class:`BadMedia` for bad media the stage found, and ``RuntimeError`` when the job
+    wrote no result or failed for another reason (``failure``).
+    """
+    try:
+        with objects.open(result_key) as stream:
+            payload = json.load(stream)
+    except KeyError:
+        raise RuntimeError(f"the remote {stage} job for {media_id} wrote no result") from None
+    objects.delete(result_key)
+    if "error" in payload:
+        raise BadMedia(payload["error"]["code"], payload["error"]["reason"])
+    if "failure" in payload:
+        raise RuntimeError(f"the remote {stage} job for {media_id} failed: {payload['failure']}")
+    return Computed(result=payload["result"], warnings=payload.get("warnings", []))
 
 
 def run_job(job: RemoteJob, model: Any = None) -> None:
@@ -87,15 +108,7 @@ def run_job(job: RemoteJob, model: Any = None) -> None:
 
     stage = registry.get(job.stage)
     if model is None and job.model_kind:
-        from aima.blocks.secrets import hf_token
-        from aima.models.factory import load_model
-        from aima.settings import Settings
-
-        # This machine's own settings (model cache, HF token or the Prefect Secret block);
-        # the job carries no secret.
-        settings = Settings(model_profile=job.model_profile)
-        token = hf_token(settings) if settings.model_profile == "gpu" else None
-        model = load_model(job.model_kind, settings, hf_token=token)
+        model = load_job_model(job.model_kind, job.model_profile)
     with tempfile.TemporaryDirectory(prefix=f"aima-{job.stage}-") as scratch:
         inputs = {}
         for name, url in job.inputs.items():
@@ -118,6 +131,23 @@ def run_job(job: RemoteJob, model: Any = None) -> None:
             _upload_file(job.outputs[relative], path)
         _upload_bytes(job.result_url, json.dumps(
             {"result": computed.result, "warnings": computed.warnings}).encode())
+
+
+def load_job_model(kind: str, profile: str) -> Any:
+    """The ``kind`` model of ``profile`` with this machine's own settings (model cache, HF token
+    or the Prefect Secret block): a job carries no secret."""
+    from aima.blocks.secrets import hf_token
+    from aima.models.factory import load_model
+    from aima.settings import Settings
+
+    settings = Settings(model_profile=profile)
+    token = hf_token(settings) if settings.model_profile == "gpu" else None
+    return load_model(kind, settings, hf_token=token)
+
+
+def write_failure(job: RemoteJob, reason: str) -> None:
+    """Tell the parent that ``job`` failed for good (not bad media: the compute broke)."""
+    _upload_bytes(job.result_url, json.dumps({"failure": reason}).encode())
 
 
 def _download(url: str, target: Path) -> None:

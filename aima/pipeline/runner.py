@@ -14,6 +14,7 @@ from __future__ import annotations
 import mimetypes
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from contextlib import nullcontext
 from typing import Any, Protocol
 
@@ -80,18 +81,46 @@ def upload_outputs(stores: Stores, case_id: str, plan: Plan, computed: Computed)
         stores.objects.put_file(prefix + relative, path, content_type=content_type)
 
 
+@dataclass
+class Prepared:
+    """A media stage ready to compute: what :func:`prepare_media_stage` found out."""
+
+    ctx: StageContext
+    stage: MediaStage
+    item: MediaItem
+    plan: Plan
+    key: str
+    model: Any
+
+    def outcome(self, status: str, summary: Summary = Summary(), **fields) -> StageOutcome:
+        return _outcome(self.stage, self.item, str(self.item.id), status, summary, **fields)
+
+
 def run_media_stage(stores: Stores, stage: str | MediaStage, media_id: str, *,
                     models: ModelSource | None = None, reanalyse: bool = False,
                     executor: Executor | None = None) -> StageOutcome:
     """Run one media stage on one item, or reuse its stored result (see the module docstring)."""
+    prepared = prepare_media_stage(stores, stage, media_id, models=models, reanalyse=reanalyse)
+    if isinstance(prepared, StageOutcome):
+        return prepared
+    return complete_media_stage(prepared, executor or LocalExecutor())
+
+
+def prepare_media_stage(stores: Stores, stage: str | MediaStage, media_id: str, *,
+                        models: ModelSource | None = None,
+                        reanalyse: bool = False) -> Prepared | StageOutcome:
+    """Everything before the compute half: the item, the skips, the plan and its content key.
+
+    Returns the final outcome when nothing is left to compute (skipped, or a stored result of
+    the same key reused), else a :class:`Prepared` for :func:`complete_media_stage`. Models are
+    not loaded here: a plan needs only their id and parameters.
+    """
     stage = registry.get(stage) if isinstance(stage, str) else stage
     ctx = StageContext(stores)
     item = ctx.item(media_id)
 
     def outcome(status: str, summary: Summary = Summary(), **fields) -> StageOutcome:
-        return StageOutcome(stage=stage.name, status=status, media_id=str(media_id),
-                            media_type=item.media_type if item else None, detail=summary.detail,
-                            data=summary.data, warnings=summary.warnings, **fields)
+        return _outcome(stage, item, str(media_id), status, summary, **fields)
 
     if item is None or item.status == "rejected":
         return outcome("skipped", Summary("not ingested"))
@@ -110,23 +139,41 @@ def run_media_stage(stores: Stores, stage: str | MediaStage, media_id: str, *,
         ledger.skip(item.case_id, item.id, stage.name, plan.reason)
         return outcome("skipped", Summary(plan.reason))
     key = stage_key(item.case_id, item.id, stage.name, stage.version, plan.model_id, plan.params)
-    output_ref = f"documents:{stage.name}/{media_id}"
     if not reanalyse and ledger.done(key) is not None:
-        return outcome("done", stage.stored_summary(ctx, item), reused=True, output_ref=output_ref)
+        return outcome("done", stage.stored_summary(ctx, item), reused=True,
+                       output_ref=_output_ref(stage, media_id))
+    return Prepared(ctx, stage, item, plan, key, model)
+
+
+def complete_media_stage(prepared: Prepared, executor: Executor) -> StageOutcome:
+    """Compute (through ``executor``) and record a prepared stage, under a ledger run."""
+    ctx, stage, item = prepared.ctx, prepared.stage, prepared.item
+    stores = ctx.stores
     set_media_status(stores.metadata, item.id, "processing")
     try:
-        with ledger.run(key) as run:
+        with StageLedger(stores.metadata).run(prepared.key) as run:
             try:
-                computed = (executor or LocalExecutor()).compute(ctx, stage, item, plan, model)
+                computed = executor.compute(ctx, stage, item, prepared.plan, prepared.model)
             except BadMedia as bad:
                 raise StageFailed(bad.code, bad.reason) from None
-            summary = stage.record(ctx, item, plan, computed)
-            run["output_ref"] = output_ref
+            summary = stage.record(ctx, item, prepared.plan, computed)
+            run["output_ref"] = _output_ref(stage, item.id)
     except StageFailed as failed:
         set_media_status(stores.metadata, item.id, "failed", failed.code, failed.reason)
-        return outcome("failed", error_code=failed.code, error=failed.reason)
+        return prepared.outcome("failed", error_code=failed.code, error=failed.reason)
     summary = Summary(summary.detail, summary.data, computed.warnings + summary.warnings)
-    return outcome("done", summary, output_ref=output_ref)
+    return prepared.outcome("done", summary, output_ref=_output_ref(stage, item.id))
+
+
+def _outcome(stage: MediaStage, item: MediaItem | None, media_id: str, status: str,
+             summary: Summary = Summary(), **fields) -> StageOutcome:
+    return StageOutcome(stage=stage.name, status=status, media_id=media_id,
+                        media_type=item.media_type if item else None, detail=summary.detail,
+                        data=summary.data, warnings=summary.warnings, **fields)
+
+
+def _output_ref(stage: MediaStage, media_id) -> str:
+    return f"documents:{stage.name}/{media_id}"
 
 
 def run_case_stage(stores: Stores, stage: str | CaseStage, case_id: str, *,

@@ -172,6 +172,7 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
             "settings": report_versions.recorded_settings(stores.settings),
         },
         "media": media,
+        "gpu_cost": gpu_cost(stores, case_id),
         "near_duplicates": triage["near_duplicates"],
         "narrative": narrative,
         "persons": persons,
@@ -212,6 +213,21 @@ def build_report(stores: Stores, case: Case) -> dict[str, Any]:
         "requires_human_review": vision["requires_human_review"] or detected["requires_human_review"],
         "review_reasons": vision["review_reasons"] + detected["review_reasons"],
         "evidence": evidence,
+    }
+
+
+def gpu_cost(stores: Stores, case_id: str) -> dict:
+    """What the case's GPU work was estimated at and what it cost, per gpu-analysis run (none
+    when the GPU stages ran inline, the embedded default)."""
+    runs = sorted((d.data for d in stores.documents.query(case_id, stage="gpu-cost")),
+                  key=lambda run: run.get("recorded_at") or "")
+    return {
+        "runs": [{key: run.get(key) for key in (
+            "flow_run_id", "pool", "stages", "jobs", "estimated_usd", "actual_usd",
+            "gpu_seconds", "price_per_hour", "actual_source", "recorded_at")} for run in runs],
+        "estimated_usd": round(sum(run.get("estimated_usd") or 0 for run in runs), 4),
+        "actual_usd": round(sum(run.get("actual_usd") or 0 for run in runs), 4),
+        "gpu_seconds": round(sum(run.get("gpu_seconds") or 0 for run in runs), 1),
     }
 
 

@@ -251,3 +251,7 @@ class HashSetEntry(Base):
     set_id: Mapped[int] = mapped_column(
         ForeignKey("hash_sets.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+# Tables kept in modules of their own, on the same metadata (Alembic compares them all).
+from aima.storage import scans as _scans  # noqa: E402,F401 - registers scans, scan_batches, scan_files

@@ -16,14 +16,33 @@ from aima.storage import Stores, open_stores
 
 _lock = threading.Lock()
 _stores: Stores | None = None
+_overrides: dict[str, Any] = {}  # settings a flow run's parameters change (model_profile)
 _models: dict[tuple, Any] = {}  # by (kind, model settings), kept for the process
+
+
+def configure(**overrides: Any) -> None:
+    """Settings this process's flow run sets over the environment's (``None`` values: keep).
+
+    Stores opened with other overrides are closed, to be opened again with these.
+    """
+    global _overrides
+    wanted = {name: value for name, value in overrides.items() if value is not None}
+    if wanted != _overrides:
+        close()
+        with _lock:
+            _overrides = wanted
+
+
+def overrides() -> dict[str, Any]:
+    """The settings :func:`configure` set for this process."""
+    return dict(_overrides)
 
 
 def stores() -> Stores:
     global _stores
     with _lock:
         if _stores is None:
-            _stores = open_stores(load_settings())
+            _stores = open_stores(load_settings(**_overrides))
         return _stores
 
 
