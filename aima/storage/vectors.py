@@ -8,6 +8,8 @@ embedding is ever compared across cases.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import logging
 import re
 from collections.abc import Sequence
@@ -80,10 +82,12 @@ class MilvusVectorStore:
     def _describe(self, exc: Exception) -> str:
         if self.is_lite:
             return f"cannot open the Milvus Lite file {self.url!r}: {exc}".splitlines()[0]
+        parts = urlsplit(self.url)  # the URL may carry a password: name host and port only
+        where = f"{parts.hostname}:{parts.port or 19530}"
         text = str(exc).lower()
         if "auth" in text or "credential" in text or "permission" in text:
-            return f"Milvus at {self.url} rejected the credentials"
-        return f"cannot reach Milvus at {self.url}: connection refused or timed out"
+            return f"Milvus at {where} rejected the credentials"
+        return f"cannot reach Milvus at {where}: connection refused or timed out"
 
     # --- collections -------------------------------------------------------------------------
 
