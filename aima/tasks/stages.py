@@ -36,6 +36,28 @@ def media_stage(stage: str, media_id: str, name: str, reanalyse: bool = False) -
                            reanalyse=reanalyse)
 
 
+@task(name="file-stages", task_run_name="analyse {name}", **TASK_OPTIONS)
+def file_stages(stages: list[str], media_id: str, name: str,
+                reanalyse: bool = False) -> list[StageOutcome]:
+    """Run ``stages`` on one item in order, in one task run (a picture's stages are short).
+
+    Stops after a stage that fails the file. A stage that raises is named on the exception
+    (``aima_stage``); a retry runs the task again and the ledger reuses what is stored.
+    """
+    outcomes = []
+    for stage in stages:
+        try:
+            outcome = run_media_stage(runtime.stores(), stage, media_id, models=runtime.model,
+                                      reanalyse=reanalyse)
+        except Exception as exc:
+            exc.aima_stage = stage
+            raise
+        outcomes.append(outcome)
+        if outcome.ends_file:
+            break
+    return outcomes
+
+
 @task(name="case-stage", task_run_name="{stage}", **TASK_OPTIONS)
 def case_stage(stage: str, case_id: str) -> StageOutcome:
     """Run case stage ``stage`` over the whole case."""

@@ -154,6 +154,44 @@ def test_a_transient_store_error_is_retried_and_bad_input_is_not(corpus, aima_en
     assert [run.attempts for run in ingest_runs] == [1]  # the bad file never got a stage run
 
 
+def test_a_picture_whose_stage_breaks_fails_alone_at_that_stage(corpus, aima_env, monkeypatch):
+    """A picture's stages run as one task run; a stage that raises (not bad media, after its
+    retries) fails that file at that stage, keeps what ran before it, and the others go on."""
+    from aima.stages import ocr
+
+    root, _ = corpus
+    images = sorted((root / "images").iterdir())[:2]
+    broken = images[0].name
+    real_compute = ocr.STAGE.compute
+
+    def compute(request, model):
+        if request.media_id == broken_id.get("id"):
+            raise ValueError("the OCR engine crashed")
+        return real_compute(request, model)
+
+    broken_id = {}
+    real_plan = ocr.STAGE.plan
+
+    def plan(ctx, item, model):
+        if item.original_name == broken:
+            broken_id["id"] = str(item.id)
+        return real_plan(ctx, item, model)
+
+    monkeypatch.setattr(ocr.STAGE, "compute", compute)
+    monkeypatch.setattr(ocr.STAGE, "plan", plan)
+
+    result = analyze_media(case="broken-stage", sources=[str(path) for path in images])
+
+    rows = {row["name"]: row for row in result["media"]}
+    assert rows[images[1].name]["status"] == "done"
+    assert rows[broken]["status"] == "failed"
+    assert rows[broken]["error_code"] == "ocr_error"
+    assert "the OCR engine crashed" in rows[broken]["error"]
+    stages = {stage["stage"]: stage["status"] for stage in rows[broken]["stages"]}
+    assert stages["preprocess"] == "done" and stages["faces"] == "done"
+    assert stages["ocr"] == "failed"
+
+
 def test_unknown_case_sources_are_reported_not_fatal(aima_env, tmp_path):
     missing = tmp_path / "does-not-exist.mp4"
     result = analyze_media(case="missing", sources=[str(missing)])
