@@ -1,6 +1,6 @@
 """Benchmark of AIMA's speech recognition (aima.models.asr) against a direct faster-whisper call.
 
-    .venv/bin/python bench/bench_asr.py [--repeats 2] [--runs 3]
+    .venv/bin/python bench/bench_asr.py [--repeats 2] [--sentences 8] [--runs 3]
 
 Makes a clip of the 32 test sentences spoken by espeak-ng (``--repeats`` times, about two minutes
 each) and transcribes it with
@@ -32,30 +32,33 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from aima.models.asr import FasterWhisperRecognizer  # noqa: E402
+from bench._result import print_result  # noqa: E402
 from tests.speech import speechgen  # noqa: E402
 
 TARGET_RATIO = 1.10
 
 
-def make_clip(directory: Path, repeats: int) -> tuple[Path, float]:
+def make_clip(directory: Path, repeats: int, sentences: int | None = None) -> tuple[Path, float]:
     parts = []
     for _ in range(repeats):
-        for sentence in speechgen.SENTENCES:
+        for sentence in speechgen.SENTENCES[:sentences]:
             parts += [speechgen.speak(sentence), speechgen.silence(0.6)]
     samples = np.concatenate(parts)
     return speechgen.write(directory / "sentences.wav", samples), len(samples) / speechgen.RATE
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=1, help="times the 32 sentences are spoken")
+    parser.add_argument("--sentences", type=int, default=None,
+                        help="speak only the first N of the 32 sentences (a shorter clip)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each, best one counts")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     from faster_whisper import BatchedInferencePipeline
 
     with tempfile.TemporaryDirectory() as tmp:
-        clip, audio_s = make_clip(Path(tmp), args.repeats)
+        clip, audio_s = make_clip(Path(tmp), args.repeats, args.sentences)
         recognizer = FasterWhisperRecognizer.embedded()
         direct = BatchedInferencePipeline(recognizer.whisper)  # the very same model instance
 
@@ -86,7 +89,8 @@ def main() -> int:
     aima_s, direct_s = min(wall["aima"]), min(wall["direct"])
     ratio = aima_s / direct_s
     cpu_ratio = min(cpu["aima"]) / min(cpu["direct"])
-    print(f"audio                 {audio_s:8.1f} s  ({args.repeats} x 32 espeak-ng sentences)")
+    spoken = f"{args.repeats} x {len(speechgen.SENTENCES[:args.sentences])} espeak-ng sentences"
+    print(f"audio                 {audio_s:8.1f} s  ({spoken})")
     print(f"model                 {recognizer.model_id}  {recognizer.parameters}")
     runs = f"best of {args.runs}"
     print(f"faster-whisper direct {direct_s:8.2f} s  wall, {runs}: {_list(wall['direct'])}")
@@ -96,10 +100,14 @@ def main() -> int:
     print(f"ratio AIMA / direct   {cpu_ratio:8.3f}    CPU time ({cpu_s})")
     print(f"real-time factor      {aima_s / audio_s:8.3f}    (AIMA wall time / audio time)")
     print(f"same text             {texts['aima'] == texts['direct']}")
-    if ratio > TARGET_RATIO:
+    failed = ratio > TARGET_RATIO
+    if failed:
         print("FAILED: AIMA is slower than the direct call by more than the target allows")
-        return 1
-    return 0
+    print_result(ratio, "AIMA / direct faster-whisper, wall time", f"<= {TARGET_RATIO:.2f}",
+                 not failed, audio_s=audio_s, aima_s=aima_s, direct_s=direct_s,
+                 cpu_ratio=cpu_ratio, real_time_factor=aima_s / audio_s,
+                 same_text=texts["aima"] == texts["direct"])
+    return 1 if failed else 0
 
 
 def _list(values: list[float]) -> str:

@@ -1,6 +1,6 @@
 """Benchmark of AIMA's embedded diarization (aima.speech.diarization): before and after.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_diarization.py
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_diarization.py [--inputs call espeak12 ...]
 
 Inputs, each with known speaker turns (``tests/speech/corpus.py``, ``tests/speech/speechgen.py``):
 
@@ -26,6 +26,7 @@ espeak-ng dialogue misses it, or a speaker count is wrong after).
 
 from __future__ import annotations
 
+import argparse
 import random
 import sys
 import tempfile
@@ -48,6 +49,8 @@ from tests.speech import corpus, speechgen  # noqa: E402
 from tests.speech.scoring import annotation, der  # noqa: E402
 from tests.speech.speechgen import DIALOGUE, SENTENCES, VOICE_A, VOICE_B, Turn  # noqa: E402
 
+from bench._result import print_result  # noqa: E402
+
 TARGET_DER = 0.20
 
 
@@ -65,18 +68,31 @@ def random_dialogue(seed: int = 7) -> tuple[np.ndarray, list[Turn]]:
     return np.concatenate(parts), turns
 
 
-def inputs(directory: Path) -> dict[str, tuple[Path, list[Turn]]]:
-    found = {"real call, 2 women": corpus.phone_call()}
-    found["2 neural voices"] = corpus.voice_conversation("two voices", directory)
-    found["2 neural, overlap"] = corpus.voice_conversation("two voices", directory, overlap_every=2)
-    found["3 neural voices"] = corpus.voice_conversation("three voices", directory)
-    found["3 neural, overlap"] = corpus.voice_conversation("three voices", directory,
-                                                           overlap_every=2)
-    lines = [(VOICE_A if i % 2 == 0 else VOICE_B, t) for i, t in enumerate(DIALOGUE)]
-    for name, (samples, turns) in (("espeak, 12 alternating", speechgen.dialogue(lines)),
-                                   ("espeak, 32 random order", random_dialogue())):
-        path = speechgen.write(directory / f"{name.split(',')[1].strip()}.wav", samples)
-        found[name] = corpus.Recording(path, turns)
+def espeak(directory: Path, name: str, made: tuple[np.ndarray, list[Turn]]) -> corpus.Recording:
+    samples, turns = made
+    return corpus.Recording(speechgen.write(directory / f"{name}.wav", samples), turns)
+
+
+#: Input name -> (option key for ``--inputs``, how to make it in a directory).
+INPUTS = {
+    "real call, 2 women": ("call", lambda d: corpus.phone_call()),
+    "2 neural voices": ("neural2", lambda d: corpus.voice_conversation("two voices", d)),
+    "2 neural, overlap": ("neural2-overlap", lambda d: corpus.voice_conversation(
+        "two voices", d, overlap_every=2)),
+    "3 neural voices": ("neural3", lambda d: corpus.voice_conversation("three voices", d)),
+    "3 neural, overlap": ("neural3-overlap", lambda d: corpus.voice_conversation(
+        "three voices", d, overlap_every=2)),
+    "espeak, 12 alternating": ("espeak12", lambda d: espeak(d, "12 alternating", speechgen.dialogue(
+        [(VOICE_A if i % 2 == 0 else VOICE_B, t) for i, t in enumerate(DIALOGUE)]))),
+    "espeak, 32 random order": ("espeak32", lambda d: espeak(d, "32 random order",
+                                                             random_dialogue())),
+}
+
+
+def inputs(directory: Path, keys: list[str] | None = None) -> dict[str, tuple[Path, list[Turn]]]:
+    """The chosen inputs (all by default), made in ``directory``: name -> (path, true turns)."""
+    found = {name: make(directory) for name, (key, make) in INPUTS.items()
+             if keys is None or key in keys}
     return {name: (r.path, r.turns) for name, r in found.items()}
 
 
@@ -88,7 +104,11 @@ def confusion(reference, hypothesis) -> float:
     return parts["confusion"] / parts["total"]
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--inputs", nargs="+", choices=[key for key, _ in INPUTS.values()],
+                        help="which inputs to run (default: all)")
+    args = parser.parse_args(argv)
     recognizer = FasterWhisperRecognizer.embedded()
     diarizers = {
         "before": EmbeddedDiarizer(ResemblyzerVoiceEncoder(), window_s=1.6, hop_s=0.8,
@@ -101,7 +121,7 @@ def main() -> int:
     failed = False
     totals = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (path, reference) in inputs(Path(tmp)).items():
+        for name, (path, reference) in inputs(Path(tmp), args.inputs).items():
             transcript = recognizer.transcribe(path)
             true_count = len({turn.voice for turn in reference})
             cells, collared = [], {}
@@ -132,6 +152,13 @@ def main() -> int:
           "'!' marks a wrong count")
     if failed:
         print("FAILED: a target is missed")
+    mean = {which: float(np.mean([r[0] for r in rows])) for which, rows in totals.items()}
+    print_result(mean["after"] / max(mean["before"], 1e-9),
+                 "mean DER (0.25 s collar), after (ECAPA, spectral) / before (Resemblyzer)",
+                 f"DER <= {TARGET_DER:.2f} on the real call and espeak-ng, right speaker counts",
+                 not failed, inputs=len(totals["after"]), mean_der_after=mean["after"],
+                 mean_der_before=mean["before"],
+                 wrong_counts_after=sum(r[1] for r in totals["after"]))
     return 1 if failed else 0
 
 

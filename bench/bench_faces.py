@@ -1,6 +1,7 @@
 """Benchmark of AIMA's faces (aima/stages/faces.py) and case persons (aima/stages/link_persons.py).
 
     .venv/bin/python bench/bench_faces.py      # about 2 minutes on 2 cores
+    .venv/bin/python bench/bench_faces.py --parts clustering   # case persons only
 
 1. Detection, on a labelled set built from photos scikit-image bundles (tests/vision/facegen.py):
    the 100 faces of ``lfw_subset`` enlarged to 60-150 px, four to a photo, on face-free
@@ -24,6 +25,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -49,6 +51,7 @@ from aima.stages.link_persons import link_face_persons  # noqa: E402
 from aima.storage import open_stores  # noqa: E402
 from aima.storage.cases import get_or_create_case  # noqa: E402
 from aima.vision.face_quality import face_quality  # noqa: E402
+from bench._result import print_result  # noqa: E402
 from tests.vision import facegen  # noqa: E402
 from tests.vision.facegen import IDENTITIES, Placed, iou  # noqa: E402
 
@@ -104,7 +107,7 @@ def score(found: list[list[tuple]], truth: list[list[tuple]]) -> tuple[float, fl
     return hits / total_true, hits / max(total_found, 1)
 
 
-def detection(folder: Path) -> None:
+def detection(folder: Path) -> dict[str, float]:
     items = labelled_set(folder)
     truth = [boxes for _, boxes in items]
     low = DlibHogDetector(threshold=-0.5)
@@ -141,6 +144,10 @@ def detection(folder: Path) -> None:
     print(f"speed (CPU, 640 x 400 photos, detect + align + quality + embed): "
           f"{len(pictures) / elapsed:.1f} photos/s, {faces / elapsed:.1f} faces/s "
           f"({faces} faces in {elapsed:.1f} s)\n")
+    return {"detection_recall": ours[0], "detection_precision": ours[1],
+            "detection_recall_vs_default": ours[0] / base[0],
+            "detection_precision_vs_default": ours[1] / base[1],
+            "photos_per_s": len(pictures) / elapsed}
 
 
 def generated_case(folder: Path) -> dict[str, list[Placed]]:
@@ -228,7 +235,7 @@ def plain_threshold(vectors: np.ndarray, threshold: float) -> list[list[int]]:
     return list(groups.values())
 
 
-def clustering(folder: Path) -> None:
+def clustering(folder: Path) -> dict[str, float]:
     import dlib
 
     files = generated_case(folder)
@@ -273,14 +280,31 @@ def clustering(folder: Path) -> None:
         print(f"\nAIMA / plain threshold: purity {ours[2] / plain[2]:.2f}, faces seen once left "
               f"unassigned {ours[4] / max(plain[4], 1):.2f}, person-count error {ours[1]} vs "
               f"{plain[1]}")
+    return {"purity_vs_plain_threshold": ours[2] / plain[2], "persons": ours[0],
+            "person_count_error": ours[1], "purity": ours[2], "coverage": ours[3],
+            "plain_threshold_count_error": plain[1]}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--parts", nargs="+", choices=("detection", "clustering"),
+                        default=["detection", "clustering"], help="which parts to run")
+    args = parser.parse_args(argv)
+    figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        detection(Path(tmp))
-        clustering(Path(tmp))
+        if "detection" in args.parts:
+            figures |= detection(Path(tmp))
+        if "clustering" in args.parts:
+            figures |= clustering(Path(tmp))
         print(f"\ntotal {time.perf_counter() - started:.0f} s")
+    if "purity_vs_plain_threshold" in figures:
+        ratio, ratio_of = (figures.pop("purity_vs_plain_threshold"),
+                           "person purity, AIMA / plain distance threshold 0.6")
+    else:
+        ratio, ratio_of = (figures.pop("detection_precision_vs_default"),
+                           "detection precision, AIMA threshold 0.2 / dlib default 0")
+    print_result(ratio, ratio_of, None, None, **figures)
     return 0
 
 

@@ -44,6 +44,7 @@ from aima.fusion.facts import case_facts  # noqa: E402
 from aima.fusion.grounding import EvidenceIndex, ground, read_answer  # noqa: E402
 from aima.models.factory import load_model  # noqa: E402
 from aima.settings import Settings  # noqa: E402
+from bench._result import print_result  # noqa: E402
 from tests.fusion.reportgen import long_report  # noqa: E402
 from tests.fusion.scripted import answer  # noqa: E402
 
@@ -72,14 +73,14 @@ def line(name: str, seconds: float, minutes: float, document: dict | None = None
     print(text)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=2.0, help="case media, in minutes")
     parser.add_argument("--files", type=int, default=2)
     parser.add_argument("--context", type=int, default=4096, help="context window, tokens")
     parser.add_argument("--reply-tokens", type=int, default=512)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     segments = max(1, round(args.minutes * 60 / args.files / SEGMENT_S))
     report = long_report(segments=segments, files=args.files)
@@ -118,6 +119,13 @@ def main() -> int:
               f"{g['grounded'] / max(1, g['claims']):.0%} of claims grounded (not targeted)")
     passed = written and code_share <= MAX_CODE_SHARE
     print("PASS" if passed else "FAIL")
+    grounded = {f"{strategy}_claims_grounded": run["narrative"]["grounding"]["grounded"]
+                / max(1, run["narrative"]["grounding"]["claims"]) for strategy, run in runs.items()}
+    print_result(ratio, "hierarchical / single-call fusion, wall time",
+                 f"narrative written; code <= {MAX_CODE_SHARE:.0%} of the single call", passed,
+                 case_minutes=minutes, single_s_per_case_minute=runs["single"]["wall_s"] / minutes,
+                 code_share=code_share, prompt_tokens_ratio=tokens["prompt"],
+                 reply_tokens_ratio=tokens["reply"], **grounded)
     return 0 if passed else 1
 
 

@@ -41,6 +41,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings  # noqa: E402
 from prefect.workers.process import ProcessWorker  # noqa: E402
 
 from aima.workers import RunPodWorker  # noqa: E402
+from bench._result import print_result  # noqa: E402
 from aima.workers.configuration import job_template  # noqa: E402
 from tests.gpu_providers.fakes import FakeRunPod  # noqa: E402
 from tests.workers import conftest as stack  # noqa: E402
@@ -99,14 +100,14 @@ def _read(path: Path) -> str | None:
     return text or None
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="flow runs per worker")
     parser.add_argument("--query-s", type=float, default=10.0,
                         help="PREFECT_WORKER_QUERY_SECONDS of both workers (Prefect's default)")
     parser.add_argument("--poll-s", type=float, default=5.0,
                         help="the runpod pool's poll_interval_s (AIMA's default)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     timings: dict[str, list[tuple[float, float]]] = {"runpod": [], "process": []}
     with tempfile.TemporaryDirectory(prefix="aima-bench-gpu-") as tmp:
@@ -154,6 +155,10 @@ def report(timings: dict[str, list[tuple[float, float]]], args) -> int:
     print(f"target: <= {TARGET_S:g} s each for the runpod worker: "
           f"{'met' if met else 'MISSED'} (worst start {worst[0]:.1f} s, "
           f"worst stop {worst[1]:.1f} s)")
+    print_result(ratios[0], "runpod worker / process worker, scheduled -> command start (median)",
+                 f"<= {TARGET_S:g} s start and stop (worst)", met, stop_ratio=ratios[1],
+                 worst_start_s=worst[0], worst_stop_s=worst[1], query_s=args.query_s,
+                 poll_s=args.poll_s)
     return 0 if met else 1
 
 

@@ -42,6 +42,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._result import print_result  # noqa: E402
+
 TARGET_INGEST_RATIO = 1.10
 #: SQLite's page cache during an import (64 MiB) and room for the batches and the parser.
 TARGET_PEAK_MIB = 96
@@ -221,7 +223,7 @@ def _remove(url: str, name: str) -> None:
 # --- driver -----------------------------------------------------------------------------------
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hashes", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=7, help="alternating ingest runs per side")
@@ -229,7 +231,7 @@ def main() -> int:
                         help="also measure on a PostgreSQL server (Debian binaries, as the tests)")
     parser.add_argument("--child-import", nargs=3, metavar=("URL", "FILE", "NAME"),
                         help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.child_import:
         child_import(*args.child_import)
         return 0
@@ -262,6 +264,7 @@ def main() -> int:
         sizes = {count: path.stat().st_size for count, path in lists.items()}
 
     failed = False
+    headline: dict[str, float] = {}
     print(f"machine: {os.cpu_count()} cores; load average {load_start:.1f} at the start, "
           f"{os.getloadavg()[0]:.1f} at the end")
     print(f"hashing {blob >> 20} MiB (page cache): sha256 alone "
@@ -299,6 +302,13 @@ def main() -> int:
         if ratio > TARGET_INGEST_RATIO or result["matched"] != KNOWN_FILES:
             print("  TARGET MISSED: ingest ratio or matches")
             failed = True
+        headline |= {f"{label}_ingest_ratio": ratio, f"{label}_import_s": result["imports"][large][
+            "seconds"], f"{label}_import_peak_growth_mib": growth,
+            f"{label}_matched": result["matched"]}
+    print_result(headline["sqlite_ingest_ratio"],
+                 f"ingest with / without a {args.hashes:,}-hash set, SQLite, wall time",
+                 f"<= {TARGET_INGEST_RATIO}; import peak RSS growth <= {TARGET_PEAK_MIB} MiB",
+                 not failed, hashes=args.hashes, **headline)
     return 1 if failed else 0
 
 

@@ -55,6 +55,8 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image, ImageDraw  # noqa: E402
 
+from bench._result import print_result  # noqa: E402
+
 
 def pipeline_api():
     """(ingest_file, preprocess(stores, settings, media_id), expand_sources, jobs, task options)."""
@@ -296,11 +298,11 @@ class EmptyWork:
 # --- driver -----------------------------------------------------------------------------------
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each side")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     n = args.files
     m: dict[str, list] = {key: [] for key in (
         "flow", "returned", "quiet", "plain", "tasks", "in_flow", "calls", "empty_flow",
@@ -400,6 +402,10 @@ def main() -> int:
     print(f"  predicted overhead, 1 flow run + {2 * n} task runs: {predicted[0]:.2f} s / "
           f"{predicted[1]:.2f} s; measured {over[0]:.2f} s / {over[1]:.2f} s; rest (artifacts, "
           f"logging, hand-offs) {over[0] - predicted[0]:+.2f} s / {over[1] - predicted[1]:+.2f} s")
+    print_result(flow[0] / plain[0], "analyze-media flow / the same work in plain functions, wall",
+                 None, None, files=n, flow_s=flow[0], plain_s=plain[0],
+                 overhead_ms_per_file=1000 * over[0] / n, overhead_share=over[0] / flow[0],
+                 task_run_ms=1000 * per_task[0], flow_run_ms=1000 * per_flow[0])
     return 0
 
 

@@ -49,6 +49,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._result import print_result  # noqa: E402
+
 TARGET_PEAK_RATIO = 1.5  # long file's peak RSS / its 10-minute baseline's
 TARGET_RTF_RATIO = 1.5  # long speech file's real-time factor / the 10-minute speech file's
 RATE = 16_000
@@ -344,7 +346,7 @@ def describe(name: str, r: dict) -> str:
     return line
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=60,
                         help="length of the continuous-speech file (default 60)")
@@ -354,13 +356,14 @@ def main() -> int:
     parser.add_argument("--no-speech", action="store_true", help="skip the speech files")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--reference", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.measure:
         print(json.dumps(measure(args.measure, args.reference)))
         return 0
 
     print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
     failed = []
+    figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="aima-bench-long-") as tmp:
         folder = Path(tmp)
         if not args.no_speech:
@@ -384,6 +387,9 @@ def main() -> int:
             print(f"peak RSS {label}: {peak:.2f} (target <= {TARGET_PEAK_RATIO})")
             print(f"transcription RTF {label}: {rtf_asr:.2f} (target <= {TARGET_RTF_RATIO})")
             print(f"diarization RTF {label}: {rtf_diar:.2f} (target <= {TARGET_RTF_RATIO})")
+            figures |= {"speech_peak_ratio": peak, "speech_transcribe_rtf_ratio": rtf_asr,
+                        "speech_diarize_rtf_ratio": rtf_diar,
+                        "speech_long_peak_mib": long["peak_mib"]}
             failed += [name for name, value, target in (
                 ("speech peak RSS", peak, TARGET_PEAK_RATIO),
                 ("transcription RTF", rtf_asr, TARGET_RTF_RATIO),
@@ -402,9 +408,14 @@ def main() -> int:
                   f"(spoken at {3 * 3600 - 100} s); segments {silent[3 * 3600]['segments']}")
             failed += ["silence peak RSS"] * (ratio > TARGET_PEAK_RATIO) + ["late sentence"] * (
                 not late)
+            figures |= {"silence_peak_ratio": ratio, "late_sentence_found": bool(late)}
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
     if failed:
         print(f"FAILED: {', '.join(failed)}")
+    headline = "speech_peak_ratio" if "speech_peak_ratio" in figures else "silence_peak_ratio"
+    print_result(figures.get(headline), f"peak RSS, long file / short file ({headline[:-6]})",
+                 f"peak RSS and real-time-factor ratios <= {TARGET_PEAK_RATIO}", not failed,
+                 **figures)
     return 1 if failed else 0
 
 

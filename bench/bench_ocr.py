@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from aima.models.ocr import TesseractOCR  # noqa: E402
+from bench._result import print_result  # noqa: E402
 from tests.vision.textgen import FONTS, PHOTOS, STYLES, photo, plain, text_frame  # noqa: E402
 
 TEXTS = ("HARBOUR GATE 7", "Exit only after 22:00", "Police line do not cross",
@@ -77,12 +78,17 @@ def lines_of(model: TesseractOCR):
     return lambda image: [line.text for line in model.read(image)]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[18, 30, 44],
                         help="font sizes in pixels (default: 18 30 44)")
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+    parser.add_argument("--max-frames", type=int, default=None,
+                        help="read only this many frames, evenly spread over backgrounds, fonts "
+                             "and styles (default: all)")
+    parser.add_argument("--no-text", type=int, default=len(NO_TEXT),
+                        help=f"photos without text read for noise (at most {len(NO_TEXT)})")
+    args = parser.parse_args(argv)
 
     stage = TesseractOCR()
     readers = {
@@ -94,6 +100,9 @@ def main() -> None:
           f"{', '.join(stage.parameters['passes'])}")
     results: dict[str, list[dict]] = {name: [] for name in readers}
     cases = list(frames(args.sizes, args.seed))
+    if args.max_frames and len(cases) > args.max_frames:
+        keep = sorted(random.Random(args.seed).sample(range(len(cases)), args.max_frames))
+        cases = [cases[index] for index in keep]
     for background, style, image, drawn in cases:
         truth = " ".join(drawn)
         for name, read in readers.items():
@@ -107,11 +116,11 @@ def main() -> None:
             })
     noise = {name: 0 for name in readers}
     for name, read in readers.items():
-        for photo_name in NO_TEXT:
+        for photo_name in NO_TEXT[:args.no_text]:
             noise[name] += len(read(photo(photo_name)))
 
     print(f"\n{len(cases)} frames with text ({sum(len(c[3]) for c in cases)} lines; sizes "
-          f"{args.sizes} px, fonts {', '.join(FONTS)}), {len(NO_TEXT)} photos without text\n")
+          f"{args.sizes} px, fonts {', '.join(FONTS)}), {args.no_text} photos without text\n")
     header = (f"{'reader':<19} {'CER':>6} {'photo':>6} {'plain':>6} "
               + " ".join(f"{s:>7}" for s in STYLES)
               + f" {'exact lines':>12} {'noise':>6} {'s/frame':>8}")
@@ -119,7 +128,7 @@ def main() -> None:
     for name, rows in results.items():
         def mean_cer(key=None, value=None, rows=rows):
             chosen = [r["cer"] for r in rows if key is None or r[key] == value]
-            return statistics.fmean(chosen)
+            return statistics.fmean(chosen) if chosen else float("nan")
         exact = sum(r["exact"] for r in rows)
         print(f"{name:<19} {mean_cer():6.3f} {mean_cer('background', 'photo'):6.3f} "
               f"{mean_cer('background', 'plain'):6.3f} "
@@ -132,7 +141,11 @@ def main() -> None:
               / statistics.fmean(r["seconds"] for r in results["tesseract default"]))
     print(f"\nCER ratio tesseract default / stage: {base / ours:.2f}x lower error "
           f"({base:.3f} -> {ours:.3f}), at {slower:.1f}x the time per frame")
+    print_result(base / ours, "CER of tesseract default (baseline) / CER of the OCR stage", None,
+                 None, frames=len(cases), stage_cer=ours, baseline_cer=base,
+                 time_per_frame_ratio=slower, stage_noise_lines=noise["stage"])
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -25,6 +25,7 @@ centroids with the threshold it used before (cosine 0.8).
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import sys
 import tempfile
@@ -39,6 +40,7 @@ from aima.models.voices import EcapaVoiceEncoder, ResemblyzerVoiceEncoder  # noq
 from aima.speech.diarization import embed_spans, sliding_windows  # noqa: E402
 from aima.speech.speakers import CANDIDATE_SCORE, LINK_SCORE  # noqa: E402
 from aima.speech.voices import l2_normalise  # noqa: E402
+from bench._result import print_result  # noqa: E402
 from tests.speech import corpus, speechgen  # noqa: E402
 
 RESEMBLYZER_LINK = 0.8  # cosine similarity; the distance threshold 0.2 used before
@@ -106,7 +108,9 @@ def describe(values: list[float]) -> str:
     return f"{len(array):5d}  " + "  ".join(f"{q:5.2f}" for q in quantiles)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__.split("\n")[0]).parse_args(argv)
+    figures: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         found = pieces(Path(tmp))
         encoders = {"ECAPA (AIMA)": (EcapaVoiceEncoder(), LINK_SCORE),
@@ -128,6 +132,8 @@ def main() -> int:
             print(f"link at >= {link:.2f}: {linked}/{len(all_same)} same-speaker pairs linked, "
                   f"{merged_wrongly}/{len(all_different)} different-speaker pairs merged "
                   f"(the highest different-speaker score: {all_different.max():.2f})")
+            key = name.split()[0].lower()
+            figures |= {f"{key}_same_linked": linked, f"{key}_different_merged": merged_wrongly}
             if name.startswith("ECAPA"):
                 candidates = int(np.sum((all_same >= CANDIDATE_SCORE) & (all_same < link)))
                 near = int(np.sum((all_different >= CANDIDATE_SCORE) & (all_different < link)))
@@ -136,6 +142,9 @@ def main() -> int:
                 failed |= merged_wrongly > 0
     if failed:
         print("FAILED: two different speakers would be merged")
+    print_result(figures["ecapa_same_linked"] / max(1, figures["resemblyzer_same_linked"]),
+                 "same-speaker pairs linked, ECAPA / Resemblyzer (before)",
+                 "no different-speaker pair merged", not failed, **figures)
     return 1 if failed else 0
 
 

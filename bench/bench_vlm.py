@@ -34,6 +34,7 @@ from skimage import data  # noqa: E402
 
 from aima.media.keyframes import iter_keyframes  # noqa: E402
 from aima.models.vlm.transformers import TransformersVLM  # noqa: E402
+from bench._result import print_result  # noqa: E402
 from tests.mediagen import make_cut_video  # noqa: E402
 from tests.vision.tiny_vlm import build_tiny_vlm  # noqa: E402
 
@@ -60,14 +61,16 @@ def run(vlm: TransformersVLM, frames: list[Image.Image]) -> tuple[float, float]:
     return len(frames) / elapsed, parsed / len(frames)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--tokens", type=int, default=1024, help="token budget with the schema")
     parser.add_argument("--free-tokens", type=int, default=128,
                         help="token budget of the unconstrained baseline")
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    parser.add_argument("--models", nargs="+", choices=("llava", "llava_next"),
+                        default=["llava", "llava_next"], help="which tiny models to run")
+    args = parser.parse_args(argv)
 
     import torch
 
@@ -75,7 +78,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         frames = keyframes(Path(tmp), args.frames)
         print(f"{len(frames)} keyframes of {SIZE[0]}x{SIZE[1]}, torch threads {args.threads}")
-        for kind in ("llava", "llava_next"):
+        figures: dict[str, float] = {}
+        for kind in args.models:
             directory = build_tiny_vlm(Path(tmp), kind)
             results = {}
             for batch in (1, 8):
@@ -90,6 +94,12 @@ def main() -> int:
                   f"   speedup {ips8 / ips1:4.2f}x")
             print(f"{'':10s} parsed with the schema constraint: {share8:.0%} (batch 1: "
                   f"{share1:.0%});   without it (baseline): {free_share:.0%}")
+            figures |= {f"{kind}_batch1_pictures_s": ips1, f"{kind}_batch8_pictures_s": ips8,
+                        f"{kind}_parsed_constrained": share8, f"{kind}_parsed_free": free_share}
+    first = args.models[0]
+    print_result(figures[f"{first}_batch8_pictures_s"] / figures[f"{first}_batch1_pictures_s"],
+                 f"tiny {first}: pictures/s at batch 8 / batch 1", None, None,
+                 frames=len(frames), **figures)
     return 0
 
 
