@@ -487,7 +487,12 @@ class GpuDispatch:
         from aima.pipeline import cost
         from aima.workers.cost import actual_cost_usd
 
-        billed = actual_cost_usd(child.id) if self.pool_type in RENTED_POOL_TYPES else None
+        billed = None
+        if self.pool_type in RENTED_POOL_TYPES:
+            # the worker records the bill just after it has terminated the machine
+            deadline = time.monotonic() + 30
+            while (billed := actual_cost_usd(child.id)) is None and time.monotonic() < deadline:
+                time.sleep(1)
         actual = billed if billed is not None else cost.actual_cost(
             seconds, self.estimate.price_per_hour)
         self.spent_usd += actual

@@ -9,7 +9,7 @@ import pytest
 
 from aima.workers.cost import actual_cost_usd, rentals
 from tests.workers.conftest import (
-    STORE_SECRETS, all_terminated, recorded_env, start_probe, wait_final,
+    STORE_SECRETS, all_terminated, recorded_env, start_probe, wait_final, wait_until,
 )
 
 
@@ -34,7 +34,8 @@ def test_a_flow_run_completes_on_a_rented_machine_without_store_credentials(
     assert "PREFECT_RESULTS_LOCAL_STORAGE_PATH" in machine.env  # the pool asked for it
     for name in [*STORE_SECRETS, "AIMA_RUNPOD_API_KEY", "AIMA_VASTAI_API_KEY"]:
         assert name not in machine.env and name not in env
-    [rental] = rentals(run.id)
+    # the cost is recorded just after the machine is terminated
+    [rental] = wait_until(lambda: rentals(run.id) or None, 30, "the machine's cost recorded")
     assert (rental.provider, rental.instance_id, rental.ended) == (provider, machine.instance_id,
                                                                   "finished")
     assert rental.cost_usd == pytest.approx(machine.cost_usd, abs=0.0005)
