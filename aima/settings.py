@@ -44,8 +44,14 @@ class S3Settings(BaseModel):
     access_key: SecretStr | None = Field(default=None, description="S3 access key id.")
     secret_key: SecretStr | None = Field(default=None, description="S3 secret access key.")
     region: str | None = Field(default=None, description="S3 region, e.g. us-east-1.")
+    public_endpoint: str | None = Field(
+        default=None,
+        description="The S3 endpoint as GPU machines outside this network reach it (e.g. "
+        "https://s3.example.org), used only to sign the presigned URLs of GPU jobs: a URL's "
+        "signature covers its host, so it cannot be rewritten afterwards. Empty: the endpoint.",
+    )
 
-    @field_validator("endpoint")
+    @field_validator("endpoint", "public_endpoint")
     @classmethod
     def _endpoint_is_http(cls, value: str | None) -> str | None:
         if value in (None, ""):
@@ -313,6 +319,12 @@ class Settings(BaseSettings):
     gpu_price_per_hour: float = Field(
         default=2.0, ge=0.0,
         description="USD per GPU-hour used for the cost estimate when no live offer price is known.",
+    )
+    presigned_url_ttl_s: int = Field(
+        default=3600, ge=60, le=7 * 24 * 3600,
+        description="Lifetime of the presigned object URLs a GPU job gets for its inputs and "
+        "outputs (seconds; S3 allows at most 7 days). Keep it short, but longer than one GPU "
+        "wave takes from dispatch to its last upload, machine start included.",
     )
     gpu_startup_s: float = Field(
         default=180.0, ge=0.0,

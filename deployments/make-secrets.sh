@@ -7,7 +7,7 @@
 #   PUBLIC_HOST=aima.example.org GATEWAY_USER=alice deployments/make-secrets.sh
 #
 # Prints the gateway user's password once; nothing else is printed. Replace the self-signed
-# certificate with a real one (secrets/tls.crt, secrets/tls.key) or use ACME (docs/deployment.md).
+# certificate with a real one (secrets/tls.crt, secrets/tls.key) or use ACME (docs/deploy.md).
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -386,7 +386,9 @@ class GpuDispatch:
                 yield run, stage, StageOutcome(stage=stage.name, status="skipped",
                                                media_id=run.media_id, detail=self.rejection)
             return
-        jobs_and_keys = [remote_job(p.ctx, stage, p.item, p.plan) for _, stage, p in prepared]
+        jobs_and_keys = [remote_job(p.ctx, stage, p.item, p.plan,
+                                    expires_s=self.settings.presigned_url_ttl_s)
+                         for _, stage, p in prepared]
         seconds, child = self._dispatch([job for job, _ in jobs_and_keys],
                                         [run.source.name for run, _, _ in prepared])
         self._record_cost(seconds, child, prepared)

@@ -77,6 +77,7 @@ def open_objects(settings: Settings) -> ObjectStore:
             secret_key=s3.secret_key.get_secret_value() if s3.secret_key else None,
             region=s3.region,
             connect_timeout_s=settings.connect_timeout_s,
+            public_endpoint=s3.public_endpoint,
         )
     from aima.storage.objects.local import LocalObjectStore
 

@@ -18,7 +18,7 @@ for bucket in aima-media aima-inbox milvus; do
 done
 
 mc admin policy create local aima-buckets /init/aima-policy.json
-# For people who upload in the console: give their MinIO users this policy (docs/deployment.md).
+# For people who upload in the console: give their MinIO users this policy (docs/deploy.md).
 mc admin policy create local aima-inbox-upload /init/inbox-upload-policy.json
 # `user add` sets the secret of an existing user too: a changed .env takes effect on restart.
 mc admin user add local "$MINIO_AIMA_ACCESS_KEY" "$MINIO_AIMA_SECRET_KEY" >/dev/null

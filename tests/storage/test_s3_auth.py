@@ -140,3 +140,28 @@ def test_a_wrong_secret_or_an_unknown_key_is_refused(s3_server, store, key):
     with pytest.raises(StoreUnavailable, match="rejected the credentials"):
         S3ObjectStore(f"s3://{store.bucket}", endpoint=s3_server.endpoint,
                       access_key=s3_server.access_key, secret_key="wrong-secret", region="us-east-1")
+
+
+def test_presigned_urls_are_signed_for_the_public_endpoint(s3_server, case_id):
+    """GPU machines reach the store under another name than AIMA does: the URLs they get are
+    signed for that name (``AIMA_S3__PUBLIC_ENDPOINT``), as a signed URL's host cannot be edited."""
+    internal = urlsplit(s3_server.endpoint)
+    public = f"{internal.scheme}://localhost:{internal.port}"
+    store = S3ObjectStore(f"s3://aima-{uuid.uuid4().hex[:8]}", endpoint=s3_server.endpoint,
+                          access_key=s3_server.access_key, secret_key=s3_server.secret_key,
+                          public_endpoint=public)  # no region: asked through the endpoint
+    key = f"{case_prefix(case_id)}work/result.json"
+
+    put_url = store.presigned_put_url(key, expires_s=300)
+    assert urlsplit(put_url).netloc == f"localhost:{internal.port}"
+    assert httpx.put(put_url, content=b'{"done": 1}').status_code == 200
+    with store.open(key) as stream:  # AIMA itself still uses the internal endpoint
+        assert stream.read() == b'{"done": 1}'
+
+    get_url = store.presigned_get_url(key, expires_s=300)
+    assert httpx.get(get_url).content == b'{"done": 1}'
+    # the internal URL with its host edited to the public name is refused
+    internal_url = store.client.presigned_get_object(store.bucket, store._name(key),
+                                                     expires=timedelta(seconds=300))
+    edited = internal_url.replace(internal.netloc, f"localhost:{internal.port}")
+    assert httpx.get(edited).status_code == 403

@@ -77,6 +77,7 @@ class S3ObjectStore:
         region: str | None = None,
         connect_timeout_s: float = 5.0,
         create_bucket: bool = True,
+        public_endpoint: str | None = None,
     ):
         parts = urlsplit(url)
         self.bucket = parts.netloc
@@ -85,6 +86,14 @@ class S3ObjectStore:
                                 region=region, connect_timeout_s=connect_timeout_s)
         self.endpoint = urlsplit(endpoint or DEFAULT_ENDPOINT).netloc
         self._check(create_bucket)
+        self._signer = self.client
+        if public_endpoint and urlsplit(public_endpoint).netloc != self.endpoint:
+            # Signing needs no request, but minio asks the endpoint for the bucket's region
+            # unless it is given: ask through the endpoint this machine reaches.
+            self._signer = s3_client(
+                public_endpoint, access_key=access_key, secret_key=secret_key,
+                region=region or self.client._get_region(self.bucket),
+                connect_timeout_s=connect_timeout_s)
 
     def _check(self, create_bucket: bool) -> None:
         where = f"S3 endpoint {self.endpoint}"
@@ -178,11 +187,13 @@ class S3ObjectStore:
             yield ObjectInfo(key=obj.object_name[len(self.prefix) :], size=obj.size or 0)
 
     def presigned_get_url(self, key: str, expires_s: int = 3600) -> str:
-        return self.client.presigned_get_object(
+        """A URL that reads the object for ``expires_s``, signed for the public endpoint."""
+        return self._signer.presigned_get_object(
             self.bucket, self._name(key), expires=timedelta(seconds=expires_s)
         )
 
     def presigned_put_url(self, key: str, expires_s: int = 3600) -> str:
-        return self.client.presigned_put_object(
+        """A URL that writes the object for ``expires_s``, signed for the public endpoint."""
+        return self._signer.presigned_put_object(
             self.bucket, self._name(key), expires=timedelta(seconds=expires_s)
         )
