@@ -305,6 +305,12 @@ class Settings(BaseSettings):
     )
 
     # --- operations: Prefect, GPU pools and cost (aima/flows/, aima/pipeline/cost.py) ---------
+    one_task_max_s: float = Field(
+        default=60.0, ge=0.0,
+        description="Without a GPU pool, a picture, and a video or recording that plays at most "
+        "this long (seconds), goes through ingest and all its stages as one Prefect task run; a "
+        "longer file runs each stage as a task run of its own. 0: only pictures.",
+    )
     gpu_pool: str | None = Field(
         default=None,
         description="Work pool that runs the GPU stages as gpu-analysis flow runs (a process pool "
@@ -418,6 +424,38 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"expected https://HOST or http://HOST:PORT, got {value!r}")
         return value.rstrip("/")
+
+    # --- the run-labelling gateway (aima/gateway.py) --------------------------------------------
+    gateway_host: str = Field(
+        default="127.0.0.1",
+        description="Address the run-labelling gateway (python -m aima.gateway) listens on; "
+        "0.0.0.0 inside a container. It forwards to PREFECT_API_URL with "
+        "PREFECT_API_AUTH_STRING.",
+    )
+    gateway_port: int = Field(
+        default=4280, ge=0, le=65535, description="Port of the run-labelling gateway."
+    )
+    gateway_user_header: str = Field(
+        default="X-Forwarded-User",
+        pattern=r"^[A-Za-z0-9-]+$",
+        description="Request header that names the person who logged in at the reverse proxy "
+        "(Traefik's basicAuth headerField; X-Auth-Request-User behind oauth2-proxy). The "
+        "gateway records it as the flow run's aima.actor label.",
+    )
+
+    # --- monitoring: GPU machines and failed flow runs (aima/monitoring/) ------------------
+    exporter_listing_interval_s: float = Field(
+        default=60.0, ge=0.0,
+        description="How often the Prometheus exporter lists AIMA's rented GPU machines at each "
+        "provider with an API key and counts the failed flow runs in Prefect (seconds); scrapes "
+        "in between reuse the last reading. 0: at every scrape.",
+    )
+    exporter_gpu_max_age_hours: float = Field(
+        default=8.0, gt=0.0,
+        description="A rented machine older than this counts as orphaned in the exporter's "
+        "figures whatever its flow run does; keep it equal to the gpu-reaper deployment's "
+        "max_age_hours (prefect.yaml), which terminates such machines.",
+    )
 
     # --- validation -------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ on Prefect's temporary (SQLite) server, against the same work without Prefect.
 Orchestration overhead = (flow wall time - the same work's wall time without Prefect) / flow wall
 time. "The same work without Prefect" is a plain-Python driver in the same process: the flow's
 steps in the flow's order (stores, case, sources, audit event, batch and file jobs, every file
-through ingest and its stages as a DAG of the same ``_FileRun`` readiness, each step the task's
+through the flow's own schedule (``aima.flows.scheduling.run_files``), each step the task's
 own function, ``.fn``, on a ``ThreadPoolExecutor`` as wide as ``AIMA_CPU_CONCURRENCY``, the case
 stages, the report and its exports). So both sides do the stages' own work with the same
 parallelism; only Prefect's task runs, state events, logs sent to the API and artifacts are
@@ -45,13 +45,11 @@ import argparse
 import json
 import logging
 import os
-import queue
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -116,7 +114,8 @@ def _text(n: int) -> str:
 
 def plain_analysis(case: str, sources: list[str]) -> tuple[int, list[dict]]:
     """The flow's work without Prefect (see the module docstring): (steps run, report rows)."""
-    from aima.flows.analyze import _FileRun, _write_exports
+    from aima.flows.analyze import _write_exports
+    from aima.flows.scheduling import FileRun
     from aima.report import build_report
     from aima.storage import audit
     from aima.storage.cases import get_or_create_case
@@ -139,7 +138,7 @@ def plain_analysis(case: str, sources: list[str]) -> tuple[int, list[dict]]:
                                                "flow_run_id": None})
         batch = jobs.start_batch(stores.metadata, the_case.id, sources, None)
         job_ids = jobs.add_file_jobs(stores.metadata, the_case.id, batch, files)
-        runs = [_FileRun(job_id, source) for source, job_id in zip(files, job_ids)]
+        runs = [FileRun(job_id, source) for source, job_id in zip(files, job_ids)]
         steps = _plain_files(runs, stores, case_id, settings.cpu_concurrency, logger)
         steps += _plain_case_stages(stores, case_id, logger)
         report = build_report(stores, the_case)
@@ -152,61 +151,28 @@ def plain_analysis(case: str, sources: list[str]) -> tuple[int, list[dict]]:
 
 
 def _plain_files(runs, stores, case_id: str, width: int, logger) -> int:
-    """The flow's ``_run_files`` (no GPU pool) with the tasks' functions on a thread pool.
-
-    Returns how many task runs the flow makes for the same work: one per step, but one per
-    file for the media types whose stages the flow runs as one task (``ONE_TASK_PER_FILE``).
+    """The flow's schedule (:func:`aima.flows.scheduling.run_files`, no GPU pool) with the tasks'
+    own functions on a thread pool; returns how many task runs the flow makes for the same work.
     """
-    from aima.flows.analyze import ONE_TASK_PER_FILE, _outcome
-    from aima.pipeline import jobs
-    from aima.stages import registry
-    from aima.tasks.stages import ingest, media_stage
+    from aima.flows.scheduling import run_files
+    from aima.tasks.stages import analyse_file, media_stage
 
-    todo = deque((run, None) for run in runs)
-    done_futures: queue.SimpleQueue = queue.SimpleQueue()
-    in_flight: dict = {}
-    steps = 0
-    one_task_files: set[int] = set()  # id() of the file runs already counted as one task run
+    settings = stores.settings
 
-    def settle(run, stage, outcome) -> None:
-        if stage is None:
-            run.media_id, run.media_type = outcome.media_id, outcome.media_type
-            run.waiting = registry.media_stages(outcome.media_type or "")
-        else:
-            run.running.discard(stage.name)
-            run.finished.add(stage.name)
-        if outcome.ends_file and not run.failed:
-            run.failed, run.waiting = True, []
-            logger.warning("%s %s: %s", run.source.name, outcome.status,
-                           outcome.error or outcome.detail or outcome.error_code)
-        if not run.failed:
-            for next_stage in run.ready():
-                run.running.add(next_stage.name)
-                todo.append((run, next_stage))
-        if not run.running and not run.waiting and not run.failed:
-            jobs.set_media_status(stores.metadata, run.media_id, "done")
-            jobs.finish_job(stores.metadata, run.job_id, "done", media_id=run.media_id)
+    class PlainTasks:
+        def __init__(self, pool):
+            self.pool = pool
+
+        def analyse(self, run, whole_file):
+            return self.pool.submit(analyse_file.fn, case_id, run.source, run.job_id, False,
+                                    settings.one_task_max_s)
+
+        def stage(self, run, stage):
+            return self.pool.submit(media_stage.fn, stage.name, run.media_id, run.source.name,
+                                    False)
 
     with ThreadPoolExecutor(max_workers=width) as pool:
-        while todo or in_flight:
-            while todo and len(in_flight) < width:
-                run, stage = todo.popleft()
-                if stage is None:
-                    future = pool.submit(ingest.fn, case_id, run.source, run.job_id)
-                else:
-                    future = pool.submit(media_stage.fn, stage.name, run.media_id,
-                                         run.source.name, False)
-                in_flight[future] = (run, stage)
-                future.add_done_callback(done_futures.put)
-                if stage is None or run.media_type not in ONE_TASK_PER_FILE:
-                    steps += 1
-                elif id(run) not in one_task_files:
-                    one_task_files.add(id(run))
-                    steps += 1
-            future = done_futures.get()
-            run, stage = in_flight.pop(future)
-            settle(run, stage, _outcome(future, run, stage, stores, case_id))
-    return steps
+        return run_files(runs, PlainTasks(pool), stores, case_id, logger, concurrency=width)
 
 
 def _plain_case_stages(stores, case_id: str, logger) -> int:

@@ -38,7 +38,7 @@ def test_version(tmp_path):
 def test_db_upgrade_creates_the_embedded_database(tmp_path):
     result = aima("db", "upgrade", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "revision 0004" in result.stdout
+    assert "revision 0005" in result.stdout
     assert (tmp_path / "share" / "aima" / "aima.db").is_file()
 
 

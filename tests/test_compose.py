@@ -7,7 +7,8 @@ checked by `docker-compose config` (Debian package docker-compose) and by the ru
   (or, for a one-shot service, to have completed);
 - nothing but the gateway publishes a port; no secret has a default; data is in named volumes;
 - the gateway routes only to services it can reach, and the Prefect UI is reachable only
-  through it;
+  through it; the UI's calls that create flow runs or write labels go through the run-labelling
+  gateway (aima/gateway.py), nothing else does;
 - images build from files that exist and run as an unprivileged user.
 
 And what the stack runs at its start does what it says: PostgreSQL's first-start script makes
@@ -296,11 +297,54 @@ def test_the_prefect_ui_is_reachable_only_through_the_gateway(services):
     """prefect-ui serves the API without an auth string: no AIMA process may reach it."""
     ui = networks(services["prefect-ui"])
     reach = {name for name, s in services.items() if networks(s) & ui and name != "prefect-ui"}
+    # aima-gateway: Traefik's only way to it is edge; it holds the auth string of prefect-server.
     assert reach == {GATEWAY, "prometheus", "prefect-server", "prefect-services", "prefect-migrate",
-                     "postgres", "redis", "minio", "grafana"}
+                     "postgres", "redis", "minio", "grafana", "aima-gateway"}
     assert "PREFECT_SERVER_API_AUTH_STRING" in environment(services["prefect-server"])
     for name in ("worker-cpu", "worker-gpu", "init", "aima-exporter"):
         assert not networks(services[name]) & ui, name
+
+
+def routed_to(entry_point: str, method: str, path: str) -> str | None:
+    """The service Traefik sends a request to: of the routers of the entry point whose rule
+    matches, the one of highest priority (by default the length of its rule)."""
+    routers = yaml.safe_load((TRAEFIK / "dynamic" / "gateway.yml").read_text())["http"]["routers"]
+    matchers = {"Method": lambda value: method == value, "Path": lambda value: path == value,
+                "PathPrefix": lambda value: path.startswith(value),
+                "PathRegexp": lambda value: re.search(value, path) is not None}
+
+    def matches(rule: str) -> bool:
+        expression = re.sub(r"(\w+)\(`([^`]*)`\)",
+                            lambda m: str(matchers[m.group(1)](m.group(2))), rule)
+        expression = expression.replace("&&", " and ").replace("||", " or ")
+        assert not re.sub(r"True|False|and|or|[()\s]", "", expression), f"unknown in {rule}"
+        return eval(expression, {"__builtins__": {}})  # only True, False, and, or, parentheses
+
+    candidates = [r for r in routers.values() if entry_point in r["entryPoints"]
+                  and matches(r["rule"])]
+    best = max(candidates, key=lambda r: r.get("priority", len(r["rule"])), default=None)
+    return best and best["service"]
+
+
+def test_people_create_flow_runs_only_through_the_run_labelling_gateway():
+    from aima.gateway import ROUTES, UI_API_PREFIX
+
+    routers = yaml.safe_load((TRAEFIK / "dynamic" / "gateway.yml").read_text())["http"]["routers"]
+    (labelling,) = [r for r in routers.values() if r["service"] == "aima-gateway"]
+    assert labelling["middlewares"] == routers["prefect-ui"]["middlewares"]
+    run_id = "0b7a4c56-2d8e-4f35-9b1a-3c2d1e0f9a87"
+    for method, path, _ in ROUTES:
+        path = UI_API_PREFIX + path.replace("{id}", run_id)
+        for variant in (path, path.rstrip("/"), path.rstrip("/") + "/"):
+            assert routed_to("websecure", method, variant) == "aima-gateway", (method, variant)
+        assert routed_to("prefect-api", method, path) == "prefect-api"  # machines: straight
+    for method, path in (("GET", "/"), ("GET", f"/api/flow_runs/{run_id}"),
+                         ("POST", "/api/flow_runs/filter"), ("POST", "/api/deployments/filter"),
+                         ("POST", f"/api/flow_runs/{run_id}/set_state"),
+                         ("PATCH", f"/api/deployments/{run_id}"),
+                         ("GET", f"/api/deployments/{run_id}/create_flow_run")):
+        assert routed_to("websecure", method, path) == "prefect-ui", (method, path)
+    assert routed_to("websecure", "POST", "/grafana/api/ds/query") == "grafana"
 
 
 # --- images -----------------------------------------------------------------------------------

@@ -12,11 +12,12 @@ The key stays a ``SecretStr`` in the block (the UI masks it) and in
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from aima.gpu_providers.base import Credentials
+from aima.gpu_providers.base import PROVIDERS, Compute, Credentials
 from aima.gpu_providers.runpod.models import DEFAULT_BASE_URL as RUNPOD_URL
 from aima.gpu_providers.vastai.models import DEFAULT_BASE_URL as VASTAI_URL
 from aima.settings import Settings
@@ -66,6 +67,30 @@ def provider_credentials(settings: Settings, provider: str) -> Credentials | Non
     if block is None:
         return None
     return Credentials(api_key=block.api_key, base_url=url_setting or block.base_url)
+
+
+def open_computes(settings: Settings, providers: Iterable[str] = PROVIDERS, *,
+                  timeout_s: float | None = None,
+                  retries: int | None = None) -> tuple[dict[str, Compute], list[str]]:
+    """A ``Compute`` for each of ``providers`` that has an API key here (its ``AIMA_*_API_KEY``
+    setting or its credentials block), by provider name, and those keys (for the caller to keep
+    out of what it writes); the others are left out. The caller closes them. Requests time out
+    after ``timeout_s`` and are retried ``retries`` times (default: ``AIMA_GPU_API_TIMEOUT_S``
+    and ``AIMA_GPU_API_RETRIES``)."""
+    from aima.gpu_providers import open_compute
+
+    computes: dict[str, Compute] = {}
+    keys: list[str] = []
+    for provider in dict.fromkeys(providers):
+        credentials = provider_credentials(settings, provider)
+        if credentials is None:
+            continue
+        keys.append(credentials.api_key.get_secret_value())
+        computes[provider] = open_compute(
+            provider, credentials,
+            timeout_s=settings.gpu_api_timeout_s if timeout_s is None else timeout_s,
+            retries=settings.gpu_api_retries if retries is None else retries)
+    return computes, keys
 
 
 def where_keys_come_from(provider: str) -> str:

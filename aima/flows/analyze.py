@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import io
 import json
-import queue
 import re
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from collections import deque
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from prefect import flow, get_run_logger, pause_flow_run
+from prefect.context import FlowRunContext
 from prefect.artifacts import (
     create_markdown_artifact,
     create_progress_artifact,
@@ -40,18 +38,19 @@ from aima.pipeline.ledger import StageLedger
 from aima.pipeline.outcome import StageOutcome
 from aima.pipeline.remote import RemoteJob, read_result, remote_job
 from aima.pipeline.runner import complete_media_stage, prepare_media_stage
-from aima.pipeline.sources import SourceFile, expand_sources
+from aima.pipeline.sources import expand_sources
 from aima.report import build_report, object_reader
 from aima.report import versions as report_versions
 from aima.report.exports import export
 from aima.stages import registry
 from aima.stages.base import MediaStage
-from aima.stages.ingest import record_failure
 from aima.storage import audit
 from aima.storage.cases import get_or_create_case, set_case_context
 from aima.storage.objects import case_prefix
 from aima.tasks import runtime
-from aima.tasks.stages import case_stage, file_stages, ingest, media_stage
+from aima.gateway import actor_label
+from aima.flows.scheduling import FileRun, describe, failed, run_files
+from aima.tasks.stages import analyse_file, case_stage, ingest, media_stage
 
 
 @flow(name="analyze-media", flow_run_name="{case}", log_prints=True)
@@ -82,7 +81,8 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False,
         approve: Approve the GPU work up front, whatever the estimate below the budget.
     """
     logger = get_run_logger()
-    runtime.configure(model_profile=model_profile)
+    # Started from the UI through AIMA's gateway: the person logged in there is the actor.
+    runtime.configure(model_profile=model_profile, actor=_ui_actor(FlowRunContext.get()))
     stores = runtime.stores()
     try:
         settings = stores.settings
@@ -108,7 +108,7 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False,
                               auto_approve_usd=(settings.auto_approve_usd if auto_approve_usd
                                                 is None else auto_approve_usd),
                               approve=approve)
-        runs = [_FileRun(job_id, source) for source, job_id in zip(files, job_ids)]
+        runs = [FileRun(job_id, source) for source, job_id in zip(files, job_ids)]
         _run_files(runs, stores, case, case_id, logger, reanalyse=reanalyse, gpu=gpu)
 
         case_outcomes = _case_stages(case_id, stores, logger)
@@ -132,6 +132,13 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False,
         runtime.close()
 
 
+def _ui_actor(context) -> str | None:
+    """The user the gateway (:mod:`aima.gateway`) stamped on this flow run; None when the run was
+    not started by a person through it (the CLI, a schedule, the API port): then the
+    ``AIMA_ACTOR`` of this process is the actor."""
+    return actor_label(context.flow_run.labels if context and context.flow_run else None)
+
+
 def _check_data_dir(settings) -> None:
     """A deployed run never keeps its embedded stores at a relative path: a process worker runs
     each flow run in a temporary directory that it deletes afterwards, data included."""
@@ -144,37 +151,10 @@ def _check_data_dir(settings) -> None:
             "deployment's job variables"))
 
 
-@dataclass
-class _FileRun:
-    """One file's way through its stages: which are done, which wait, which run."""
-
-    job_id: uuid.UUID
-    source: SourceFile
-    media_id: str | None = None
-    media_type: str | None = None
-    waiting: list[MediaStage] = field(default_factory=list)  # not yet started
-    finished: set[str] = field(default_factory=set)  # stage names done or skipped
-    running: set[str] = field(default_factory=set)
-    failed: bool = False  # a stage failed: nothing more starts
-
-    def ready(self) -> list[MediaStage]:
-        """The waiting stages whose needs (among this file's stages) are all finished."""
-        mine = {s.name for s in self.waiting} | self.running | self.finished
-        ready = [s for s in self.waiting
-                 if all(need in self.finished or need not in mine for need in s.needs)]
-        self.waiting = [s for s in self.waiting if s not in ready]
-        return ready
-
-
-def _run_files(runs: list[_FileRun], stores, case: str, case_id: str, logger, *,
+def _run_files(runs: list[FileRun], stores, case: str, case_id: str, logger, *,
                reanalyse: bool, gpu: GpuDispatch | None) -> None:
-    """Every file through ingest and then its stages, each stage as soon as the stages it needs
-    are done (a slow video does not hold back the others, and a file's independent stages run
-    side by side), at most ``AIMA_CPU_CONCURRENCY`` tasks at a time.
-
-    With a GPU pool, GPU stages are not run here: they gather until nothing else can run, then
-    go out together as one ``gpu-analysis`` run (one machine start and model load per wave).
-    """
+    """The files through their stages as Prefect tasks (:mod:`aima.flows.scheduling` says in
+    which order), with a progress artifact on the run's page."""
     settings = stores.settings
     progress = create_progress_artifact(
         0.0, key=_artifact_key("progress", case), description=f"Files analysed in case {case}")
@@ -190,128 +170,28 @@ def _run_files(runs: list[_FileRun], stores, case: str, case_id: str, logger, *,
             update_progress_artifact(progress, 100.0 * finished_files / max(len(runs), 1))
             shown_at = now
 
-    todo: deque[tuple[_FileRun, MediaStage | None]] = deque((run, None) for run in runs)
-    gpu_wave: list[tuple[_FileRun, MediaStage]] = []
-    done_futures: queue.SimpleQueue = queue.SimpleQueue()
-    in_flight: dict = {}
-
-    def submit(run: _FileRun, stage: MediaStage | list[MediaStage] | None) -> None:
-        if stage is None:
-            future = ingest.submit(case_id, run.source, run.job_id)
-        elif isinstance(stage, list):
-            future = file_stages.submit([s.name for s in stage], run.media_id, run.source.name,
-                                        reanalyse)
-        else:
-            future = media_stage.submit(stage.name, run.media_id, run.source.name, reanalyse)
-        in_flight[future] = (run, stage)
-        # One callback per future; as_completed over all pending futures after each completion
-        # would cost O(files^2) callbacks.
-        future.add_done_callback(done_futures.put)
-
-    def settle(run: _FileRun, stage: MediaStage | None, outcome: StageOutcome) -> None:
-        """Take one outcome: end the file, or queue its stages that are now ready."""
-        if stage is None:
-            run.media_id, run.media_type = outcome.media_id, outcome.media_type
-            run.waiting = registry.media_stages(outcome.media_type or "")
-            if (gpu is None and outcome.media_type in ONE_TASK_PER_FILE and run.waiting
-                    and not outcome.ends_file):
-                # A picture's stages take milliseconds each: one task run for all of them
-                # costs Prefect a fifth of what one per stage does.
-                run.running = {s.name for s in run.waiting}
-                todo.append((run, run.waiting))
-                run.waiting = []
-                return
-        else:
-            run.running.discard(stage.name)
-            run.finished.add(stage.name)
-        if outcome.ends_file and not run.failed:
-            run.failed = True
-            run.waiting = []
-            log = logger.info if outcome.status == "duplicate" else logger.warning
-            log("%s %s: %s", run.source.name, outcome.status,
-                outcome.error or outcome.detail or outcome.error_code)
-        if not run.failed:
-            for next_stage in run.ready():
-                run.running.add(next_stage.name)  # from now on, until its outcome is settled
-                if gpu is not None and next_stage.device == "gpu":
-                    gpu_wave.append((run, next_stage))
-                else:
-                    todo.append((run, next_stage))
-        if not run.running and not run.waiting:
-            if not run.failed:
-                jobs.set_media_status(stores.metadata, run.media_id, "done")
-                jobs.finish_job(stores.metadata, run.job_id, "done", media_id=run.media_id)
-            file_ended()
-
-    while todo or in_flight or gpu_wave:
-        while todo and len(in_flight) < settings.cpu_concurrency:
-            submit(*todo.popleft())
-        if not in_flight:
-            wave, gpu_wave[:] = list(gpu_wave), []
-            for run, stage, outcome in gpu.run_wave(wave):
-                _settle_failure(stores, case_id, run, stage, outcome)
-                settle(run, stage, outcome)
-            continue
-        future = done_futures.get()
-        run, stage = in_flight.pop(future)
-        if isinstance(stage, list):
-            for one, outcome in _file_outcomes(future, run, stage, stores, case_id):
-                settle(run, one, outcome)
-        else:
-            settle(run, stage, _outcome(future, run, stage, stores, case_id))
+    run_files(runs, PrefectTasks(case_id, reanalyse, settings.one_task_max_s), stores, case_id,
+              logger, concurrency=settings.cpu_concurrency, gpu=gpu, file_ended=file_ended)
 
 
-#: Media types whose stages run as one task run per file when no GPU pool is set (the embedded
-#: default): pictures, whose stages are short; a video's or a recording's stages stay task runs
-#: of their own, each visible in the UI while it works.
-ONE_TASK_PER_FILE = ("image",)
+class PrefectTasks:
+    """The scheduler's steps as Prefect task runs (see :class:`aima.flows.scheduling.Tasks`)."""
+
+    def __init__(self, case_id: str, reanalyse: bool, one_task_max_s: float):
+        self.case_id, self.reanalyse, self.one_task_max_s = case_id, reanalyse, one_task_max_s
+
+    def analyse(self, run: FileRun, whole_file: bool):
+        if not whole_file:
+            return ingest.submit(self.case_id, run.source, run.job_id)
+        return analyse_file.submit(self.case_id, run.source, run.job_id, self.reanalyse,
+                                   self.one_task_max_s)
+
+    def stage(self, run: FileRun, stage: MediaStage):
+        return media_stage.submit(stage.name, run.media_id, run.source.name, self.reanalyse)
+
 
 #: Seconds between two updates of the progress artifact.
 PROGRESS_EVERY_S = 5.0
-
-
-def _file_outcomes(future, run: _FileRun, stages: list[MediaStage], stores, case_id: str):
-    """(stage, outcome) for each stage of a one-task file: those it ran, then the rest as
-    skipped when a stage failed; a task that raised fails the file at the stage that raised."""
-    try:
-        outcomes = future.result()
-    except Exception as exc:  # noqa: BLE001 - recorded, the batch goes on
-        failed_at = getattr(exc, "aima_stage", None) or stages[0].name
-        outcomes = []
-        for stage in stages:
-            if stage.name == failed_at:
-                break
-            outcomes.append(StageOutcome(stage=stage.name, status="done", media_id=run.media_id,
-                                         detail="done before a later stage failed"))
-        bad = _ExceptionFuture(exc)
-        outcomes.append(_outcome(bad, run, registry.get(failed_at), stores, case_id))
-    else:
-        for outcome in outcomes:
-            if outcome.status == "failed":
-                _settle_failure(stores, case_id, run, registry.get(outcome.stage), outcome)
-    by_name = {stage.name: stage for stage in stages}
-    for outcome in outcomes:
-        yield by_name[outcome.stage], outcome
-    for stage in stages[len(outcomes):]:
-        yield stage, StageOutcome(stage=stage.name, status="skipped", media_id=run.media_id,
-                                  detail="an earlier stage failed")
-
-
-class _ExceptionFuture:
-    """A finished future that raised ``exc`` (for :func:`_outcome`)."""
-
-    def __init__(self, exc: BaseException):
-        self.exc = exc
-
-    def result(self):
-        raise self.exc
-
-
-def _settle_failure(stores, case_id: str, run: _FileRun, stage: MediaStage,
-                    outcome: StageOutcome) -> None:
-    if outcome.status == "failed":
-        jobs.finish_job(stores.metadata, run.job_id, "failed", media_id=run.media_id,
-                        error=outcome.error)
 
 
 class GpuDispatch:
@@ -363,7 +243,7 @@ class GpuDispatch:
                         "create it (prefect global-concurrency-limit create NAME --limit N, or "
                         "aima serve) or unset the setting")) from None
 
-    def run_wave(self, wave: list[tuple[_FileRun, MediaStage]]):
+    def run_wave(self, wave: list[tuple[FileRun, MediaStage]]):
         """Compute and record one wave; yields (file run, stage, outcome) for each entry."""
         prepared = []
         for run, stage in wave:
@@ -399,16 +279,14 @@ class GpuDispatch:
                 outcome = self._failed(run, stage, exc)
             yield run, stage, outcome
 
-    def _failed(self, run: _FileRun, stage: MediaStage, exc: Exception) -> StageOutcome:
-        code, reason = f"{stage.name}_error", f"{stage.name} failed: {_describe(exc)}"
-        jobs.set_media_status(self.stores.metadata, run.media_id, "failed", code, reason)
-        return StageOutcome(stage=stage.name, status="failed", media_id=run.media_id,
-                            error_code=code, error=reason)
+    def _failed(self, run: FileRun, stage: MediaStage, exc: Exception) -> StageOutcome:
+        return failed(self.stores, self.case_id, run, stage.name, exc)
 
     def _approved(self, prepared, wave) -> bool:
         """Estimate, check the budget, and ask when the estimate is above the auto-approve
         threshold; the answer of the first wave holds for the run's later waves."""
         from aima.pipeline import cost
+        from aima.workers.pricing import live_price
 
         per_item: dict[str, list[str]] = {}
         for run, stage, _ in prepared:
@@ -420,8 +298,20 @@ class GpuDispatch:
         first = self.approved is None
         later_waves = first and any(s.device == "gpu" for run, _, _ in prepared
                                     for s in run.waiting)
+        # A rented pool is priced at the offer it would rent now; no offer, or a provider that
+        # cannot be asked, stops the run here, before anything is rented.
+        live = (live_price(self.settings.gpu_pool, self.settings)
+                if self.pool_type in RENTED_POOL_TYPES else None)
         estimate = cost.estimate(self.stores, per_item, self.settings,
+                                 price_per_hour=live.price_per_hour if live else None,
                                  budget_usd=self.budget_usd, gpu_runs=2 if later_waves else 1)
+        if live is not None:
+            self.logger.info("case %s: GPU work priced at the live offer %s", self.case,
+                             live.describe())
+            estimate.notes.append(
+                f"Priced at the offer pool {live.pool} would rent first now ({live.strategy}): "
+                f"{live.describe()}. If it is taken, the next fitting offer is rented; the "
+                "recorded cost is the provider's bill.")
         if self.spent_usd + estimate.usd > self.budget_usd:
             # the budget left for this wave: nothing of it is dispatched
             raise cost.BudgetExceeded(estimate, self.budget_usd - self.spent_usd)
@@ -487,6 +377,7 @@ class GpuDispatch:
         """The wave's estimate and actual cost: what the provider billed for the run's machines
         where it rented any, else its wall time times the price per GPU-hour."""
         from aima.pipeline import cost
+        from aima.storage.gpu_usage import record_gpu_run
         from aima.workers.cost import actual_cost_usd
 
         billed = None
@@ -510,6 +401,12 @@ class GpuDispatch:
             "price_per_hour": self.estimate.price_per_hour,
             "recorded_at": datetime.now(UTC).isoformat(),
         })
+        # the same figures where the Prometheus exporter reads them (aima/monitoring)
+        record_gpu_run(self.stores.metadata, case_id=self.case_id, flow_run_id=flow_run.id,
+                       pool=self.settings.gpu_pool, pool_type=self.pool_type,
+                       stages=sorted({stage.name for _, stage, _ in prepared}),
+                       gpu_seconds=seconds, estimated_usd=self.estimate.usd, actual_usd=actual,
+                       actual_source="provider" if billed is not None else "wall time")
 
 
 #: Work pool types whose machines are rented and billed (aima/workers/).
@@ -545,18 +442,25 @@ def cancelled(flow, flow_run, state) -> None:  # noqa: F811 - Prefect passes the
     the share done; the run's gpu-analysis runs are cancelled too. A later run resumes.
 
     Prefect runs it in the flow run's process, or in its worker's when the process is gone.
+    Only the metadata database is opened: the jobs and the audit log are there, and an embedded
+    Milvus Lite file admits one process at a time.
     """
     run = flow_run
     from aima.settings import load_settings
-    from aima.storage import open_stores
+    from aima.storage import open_metadata
 
-    with open_stores(load_settings(**runtime.overrides())) as stores:
-        share = jobs.cancel_batch(stores.metadata, str(run.id))
+    ui_actor = actor_label(run.labels)
+    settings = load_settings(**(runtime.overrides() | ({"actor": ui_actor} if ui_actor else {})))
+    metadata = open_metadata(settings)
+    try:
+        share = jobs.cancel_batch(metadata, str(run.id))
         if share is not None:
-            audit.record(stores.metadata, actor=stores.settings.actor, action="case.cancelled",
+            audit.record(metadata, actor=settings.actor, action="case.cancelled",
                          case_id=str(share.case_id),
                          details={"flow_run_id": str(run.id), "files_done": share.done,
                                   "files": share.total})
+    finally:
+        metadata.dispose()
     cancel_children(run.id)
 
 
@@ -583,32 +487,6 @@ def cancel_children(parent_id) -> int:
     return cancelled_runs
 
 
-def _outcome(future, run: _FileRun, stage: MediaStage | None, stores,
-             case_id: str) -> StageOutcome:
-    """A task's outcome; a task that raised becomes a ``failed`` outcome of its file.
-
-    A task that failed for good (a non-transient error, or retries spent) fails its own file only,
-    and the file keeps a media item with the reason, whatever the exception: no file given ever
-    vanishes from the report. A stage that found bad media has recorded its reason itself.
-    """
-    try:
-        outcome = future.result()
-    except Exception as exc:  # noqa: BLE001 - recorded, the batch goes on
-        name = stage.name if stage else "ingest"
-        code, reason = f"{name}_error", f"{name} failed: {_describe(exc)}"
-        if run.media_id is None:
-            outcome = record_failure(stores, case_id, run.source, code, reason)
-            run.media_id = outcome.media_id
-        else:
-            jobs.set_media_status(stores.metadata, run.media_id, "failed", code, reason)
-            outcome = StageOutcome(stage=name, status="failed", media_id=run.media_id,
-                                   error_code=code, error=reason)
-    if outcome.status == "failed":
-        jobs.finish_job(stores.metadata, run.job_id, "failed", media_id=run.media_id,
-                        error=outcome.error)
-    return outcome
-
-
 def final_line(case: str, case_id: str, report: dict, exports: dict[str, str]) -> str:
     """The run's last log line, for people: files by status, persons, where the report is."""
     summary = report["summary"]
@@ -620,11 +498,6 @@ def final_line(case: str, case_id: str, report: dict, exports: dict[str, str]) -
             f"{speakers} speakers, {faces} persons by face; report version "
             f"{exports.get('version')} at {exports.get('json')}"
             + (f" and {exports['html']}" if exports.get("html") else ""))
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _case_stages(case_id: str, stores, logger) -> dict[str, StageOutcome | None]:
@@ -669,7 +542,7 @@ def _write_exports(stores, case_id: str, report: dict, logger) -> dict[str, str]
             stores.objects.put_file(prefix + "report.html", path, content_type="text/html")
         exports["html"] = prefix + "report.html"
     except Exception as exc:  # noqa: BLE001 - the JSON report stands without its HTML view
-        logger.warning("case %s: the HTML export failed: %s", case_id, _describe(exc))
+        logger.warning("case %s: the HTML export failed: %s", case_id, describe(exc))
     return exports
 
 

@@ -14,19 +14,15 @@ admits one process at a time, and an analysis may hold it while the reaper runs.
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.client.orchestration import SyncPrefectClient, get_client
-from prefect.exceptions import ObjectNotFound
+from prefect.client.orchestration import get_client
 
-from aima.gpu_providers import open_compute
-from aima.gpu_providers.base import PROVIDERS, Compute
+from aima.blocks.providers import open_computes
 from aima.settings import load_settings
 from aima.storage import audit, open_metadata
-from aima.workers.configuration import ATTEMPT_LABEL
-from aima.workers.orphans import Orphan, Owner, Reaped, reap
+from aima.workers.orphans import Orphan, Reaped, reap
+from aima.workers.orphans import flow_run_owner as _owner  # shared with the exporter
 
 
 @flow(name="gpu-reaper", flow_run_name="gpu-reaper", log_prints=True)
@@ -40,7 +36,7 @@ def gpu_reaper(max_age_hours: float = 8.0, dry_run: bool = False) -> dict:
     """
     logger = get_run_logger()
     settings = load_settings()
-    computes = _computes(settings)
+    computes, _ = open_computes(settings)  # as the exporter lists them
     metadata = None
     try:
         if not computes:
@@ -77,29 +73,6 @@ def gpu_reaper(max_age_hours: float = 8.0, dry_run: bool = False) -> dict:
             compute.close()
         if metadata is not None:
             metadata.dispose()
-
-
-def _computes(settings) -> dict[str, Compute]:
-    from aima.blocks.providers import provider_credentials
-
-    computes = {}
-    for provider in PROVIDERS:
-        credentials = provider_credentials(settings, provider)
-        if credentials is not None:
-            computes[provider] = open_compute(provider, credentials,
-                                              timeout_s=settings.gpu_api_timeout_s,
-                                              retries=settings.gpu_api_retries)
-    return computes
-
-
-def _owner(client: SyncPrefectClient, flow_run_id: UUID) -> Owner | None:
-    try:
-        run = client.read_flow_run(flow_run_id)
-    except ObjectNotFound:
-        return None
-    if run.state is None:
-        return None
-    return Owner(state=run.state.type, attempt=int((run.labels or {}).get(ATTEMPT_LABEL) or 0))
 
 
 def reaped_markdown(reaped: Reaped, dry_run: bool = False) -> str:

@@ -153,7 +153,7 @@ def _probe_image(path: Path, sniffed: Sniffed, max_pixels: int) -> ProbeInfo:
         warnings.append(f"image has more than {info.frame_count} frames; only the first is analysed")
     elif info.frame_count > 1:
         warnings.append(f"image has {info.frame_count} frames; only the first is analysed")
-    return ProbeInfo(**sniffed.model_dump(), image=info, warnings=warnings)
+    return ProbeInfo(**sniffed.model_dump(exclude={"duration_s"}), image=info, warnings=warnings)
 
 
 def _exif_fields(exif: Image.Exif) -> dict[str, str]:
@@ -175,7 +175,7 @@ def _probe_av(path: Path, sniffed: Sniffed, max_pixels: int) -> ProbeInfo:
     try:
         with open_container(path) as container:
             info = ProbeInfo(
-                **sniffed.model_dump(),
+                **sniffed.model_dump(exclude={"duration_s"}),
                 container=container.format.name,
                 duration_s=declared_duration_s(container),
                 bit_rate=container.bit_rate or None,

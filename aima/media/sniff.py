@@ -18,7 +18,13 @@ import av
 from PIL import UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict
 
-from aima.media.container import first_line, main_video_stream, open_container, try_decode
+from aima.media.container import (
+    declared_duration_s,
+    first_line,
+    main_video_stream,
+    open_container,
+    try_decode,
+)
 from aima.media.errors import BadMedia
 from aima.media.images import image_family, open_image
 from aima.media.limits import DEFAULT_MAX_IMAGE_PIXELS, check_pixels
@@ -65,6 +71,7 @@ class Sniffed(BaseModel):
     media_type: MediaType
     format: str
     mime: str
+    duration_s: float | None = None  # a container's declared playing time, when it has one
 
 
 def sniff(path: Path, *, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> Sniffed:
@@ -185,14 +192,18 @@ def _sniff_container(path: Path, family: str, max_pixels: int) -> Sniffed:
         if video is not None:
             context = video.codec_context
             check_pixels(context.width, context.height, max_pixels, "video stream declares frames of")
-            return Sniffed(media_type="video", format=video_format, mime=video_mime)
+            return Sniffed(media_type="video", format=video_format, mime=video_mime,
+                           duration_s=declared_duration_s(container))
         if not container.streams.audio:
             found = ", ".join(sorted({s.type for s in container.streams})) or "nothing"
             raise BadMedia("no_streams", f"file has no video or audio stream (found: {found})")
         if path.suffix.lower() in VIDEO_EXTENSIONS:
             raise BadMedia("no_video_stream", "video file has no video stream (it holds only audio)")
         _check_audio_decodes(container)
-    return Sniffed(media_type="audio", format=audio_format, mime=audio_mime)
+        duration_s = declared_duration_s(container)
+    return Sniffed(media_type="audio", format=audio_format, mime=audio_mime,
+                   duration_s=duration_s)
+
 
 
 def _check_audio_decodes(container: av.container.InputContainer) -> None:

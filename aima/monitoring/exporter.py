@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", help="listen address (default: AIMA_EXPORTER_HOST)")
     parser.add_argument("--port", type=int, help="listen port (default: AIMA_EXPORTER_PORT)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO,
+    # force: importing Prefect (for the GPU machines' flow runs) has configured logging already
+    logging.basicConfig(level=logging.INFO, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         exporter = Exporter(load_settings(), host=args.host, port=args.port)

@@ -3,7 +3,9 @@
 Everything here is a count or a sum over rows that exist now: a purged case takes its rows, and
 so its share of the figures, with it. Prometheus sees such a drop as a counter reset, which is
 why :mod:`aima.monitoring.collector` exposes the row counts as gauges and the alert rules compare
-them with ``delta`` rather than ``increase``.
+them with ``delta`` rather than ``increase``. The GPU seconds and spend are the exception
+among the sums: a purge keeps their rows (``gpu_runs``), detached from the case, so they fall
+only when rows are removed by hand; they are gauges all the same.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy import Float, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from aima.storage.database import Database
-from aima.storage.models import Job, MediaItem, StageRun
+from aima.storage.models import GpuRun, Job, MediaItem, StageRun
 
 # Upper bounds (seconds) of the stage-duration histogram: from a quick probe to an hour of speech.
 DURATION_BUCKETS: tuple[float, ...] = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
@@ -42,6 +44,8 @@ class Figures:
     jobs: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, status)
     queue_depth: int = 0  # file jobs waiting to start
     oldest_pending_age_s: float = 0.0  # 0 when nothing waits
+    gpu_seconds: dict[str, float] = field(default_factory=dict)  # by GPU pool
+    gpu_spend_usd: dict[str, float] = field(default_factory=dict)  # by GPU pool (actual cost)
 
 
 def read_figures(database: Database, now: datetime | None = None) -> Figures:
@@ -61,6 +65,11 @@ def read_figures(database: Database, now: datetime | None = None) -> Figures:
         pending = select(func.count(), func.min(Job.created_at)).where(
             Job.kind == "file", Job.status == "pending")
         count, oldest = session.execute(pending).one()
+        gpu = select(GpuRun.pool, func.sum(GpuRun.gpu_seconds), func.sum(GpuRun.actual_usd)
+                     ).group_by(GpuRun.pool)
+        for pool, seconds, spend in session.execute(gpu):
+            figures.gpu_seconds[pool] = float(seconds or 0)
+            figures.gpu_spend_usd[pool] = float(spend or 0)
     figures.queue_depth = count
     if oldest is not None:
         oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)  # SQLite drops the zone

@@ -31,3 +31,11 @@ class StageOutcome(BaseModel):
     def ends_file(self) -> bool:
         """True when the file has nothing more to do after this outcome."""
         return self.status in ("failed", "rejected", "duplicate")
+
+
+class FileOutcome(BaseModel):
+    """What a file's first task did: its ingest and, when it ran them, its stages
+    (:func:`aima.tasks.stages.analyse_file`)."""
+
+    ingest: StageOutcome
+    stages: list[StageOutcome] | None = None  # None: left to the flow, one task run each

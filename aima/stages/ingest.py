@@ -115,7 +115,7 @@ def _store(stores: Stores, case_id: uuid.UUID, source: SourceFile, path: Path, s
         if existing.source_uri == source.uri:
             return _outcome(source, "done", media_id=str(existing.id),
                             media_type=sniffed.media_type, reused=True, detail=matched,
-                            data=_match_data(known))
+                            data=_match_data(known) | _duration(sniffed))
         return _outcome(source, "duplicate", media_id=str(existing.id),
                         media_type=sniffed.media_type,
                         detail=_joined(f"same bytes as {existing.original_name}", matched))
@@ -136,7 +136,7 @@ def _store(stores: Stores, case_id: uuid.UUID, source: SourceFile, path: Path, s
     with ledger.run(stage_key(case_id, media_id, STAGE.name, STAGE.version, "sniff", {})) as record:
         record["output_ref"] = key
     return _outcome(source, "done", media_id=str(media_id), media_type=sniffed.media_type,
-                    output_ref=key, data=_match_data(known),
+                    output_ref=key, data=_match_data(known) | _duration(sniffed),
                     detail=_joined(f"{sniffed.media_type} ({sniffed.format})", _matched(known)))
 
 
@@ -151,6 +151,11 @@ def _matched(known: dict) -> str | None:
 
 def _match_data(known: dict) -> dict:
     return {"hash_matches": known["hash_matches"]} if known.get("hash_matches") else {}
+
+
+def _duration(sniffed: Sniffed) -> dict:
+    """The declared playing time, for the flow to decide how to schedule the file's stages."""
+    return {"duration_s": round(sniffed.duration_s, 3)} if sniffed.duration_s else {}
 
 
 def _joined(*parts: str | None) -> str | None:

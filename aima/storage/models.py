@@ -253,5 +253,30 @@ class HashSetEntry(Base):
     )
 
 
+class GpuRun(Base):
+    """One wave of GPU work that an analysis sent to a GPU pool: its seconds and what it cost.
+
+    Spend is billing, not case data: a purge keeps the row and only detaches it from the case
+    (``ON DELETE SET NULL``), so the GPU seconds and spend the exporter reports do not fall when
+    a case is purged. See :mod:`aima.storage.gpu_usage`.
+    """
+
+    __tablename__ = "gpu_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))  # the analyze-media run
+    pool: Mapped[str] = mapped_column(String(200))  # the work pool (AIMA_GPU_POOL)
+    pool_type: Mapped[str] = mapped_column(String(40))  # process | runpod | vastai
+    stages: Mapped[list[Any]] = mapped_column(JSONType, default=list)  # stage names
+    gpu_seconds: Mapped[float] = mapped_column(Float)  # wall time of the gpu-analysis run
+    estimated_usd: Mapped[float] = mapped_column(Float)
+    actual_usd: Mapped[float] = mapped_column(Float)
+    actual_source: Mapped[str] = mapped_column(String(20))  # provider | wall time
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 # Tables kept in modules of their own, on the same metadata (Alembic compares them all).
 from aima.storage import scans as _scans  # noqa: E402,F401 - registers scans, scan_batches, scan_files

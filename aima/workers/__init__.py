@@ -13,6 +13,7 @@ worker type, and importing it registers both workers, so that ``prefect work-poo
 ``environment.py``    what a machine's flow run gets in its environment (and never gets)
 ``cost.py``           each machine's actual cost recorded on its flow run, read back for reports
 ``orphans.py``        machines no flow run needs any more (the ``gpu-reaper`` flow's logic)
+``pricing.py``        the price of the offer a pool would rent first, for the cost estimate
 ====================  ========================================================================
 """
 

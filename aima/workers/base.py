@@ -43,7 +43,6 @@ from prefect.states import AwaitingRetry, Crashed, Failed
 from prefect.utilities.engine import propose_state
 from prefect.workers.base import BaseWorker, BaseWorkerResult
 
-from aima.gpu_providers import open_compute
 from aima.gpu_providers.base import Compute, Instance, ProviderError, parse_infrastructure_pid
 from aima.gpu_providers.selection import Choice, choose, gather_offers, launch
 from aima.workers import cost
@@ -273,20 +272,10 @@ class GpuWorker(BaseWorker[GpuJobConfiguration, GpuVariables, GpuWorkerResult], 
 def _open_computes(providers: list[str]) -> tuple[dict[str, Compute], list[str]]:
     """The providers' computes that have credentials where the worker runs, and their keys (to
     keep them out of every machine's environment)."""
-    from aima.blocks.providers import provider_credentials, where_keys_come_from
+    from aima.blocks.providers import open_computes, where_keys_come_from
     from aima.settings import load_settings
 
-    settings = load_settings()
-    computes: dict[str, Compute] = {}
-    secrets: list[str] = []
-    for provider in dict.fromkeys(providers):
-        credentials = provider_credentials(settings, provider)
-        if credentials is None:
-            continue
-        secrets.append(credentials.api_key.get_secret_value())
-        computes[provider] = open_compute(provider, credentials,
-                                          timeout_s=settings.gpu_api_timeout_s,
-                                          retries=settings.gpu_api_retries)
+    computes, secrets = open_computes(load_settings(), providers)
     if not computes:
         wanted = "; ".join(where_keys_come_from(provider) for provider in providers)
         raise InfrastructureNotAvailable(f"no API key for {', '.join(providers)} where this "

@@ -12,6 +12,11 @@ billed can be matched with their flow runs. A machine is an orphan, and terminat
 A label that does not parse as AIMA's is left alone: the account may rent machines for other
 work. Nothing here talks to Prefect; the flow (:mod:`aima.flows.reaper`) passes in how to read a
 flow run and how to audit a termination.
+
+The reaper and the Prometheus exporter (:mod:`aima.monitoring.gpu_instances`, which counts the
+machines and their orphans without terminating any) share
+:func:`aima.blocks.providers.open_computes` and :func:`flow_run_owner`, so that both see the same
+machines and judge them by the same rule.
 """
 
 from __future__ import annotations
@@ -20,11 +25,15 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from prefect.client.schemas.objects import StateType
 
 from aima.gpu_providers.base import Compute, Instance, ProviderError
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
 
 KEEP = frozenset({StateType.RUNNING, StateType.PENDING, StateType.PAUSED})
 LABEL = re.compile(r"^aima-(?P<flow_run_id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
@@ -122,3 +131,19 @@ def reap(computes: Mapping[str, Compute], read_owner: Callable[[UUID], Owner | N
             reaped.terminated.append(orphan)
             on_terminated(orphan)
     return reaped
+
+
+def flow_run_owner(client: SyncPrefectClient, flow_run_id: UUID) -> Owner | None:
+    """The flow run as :func:`orphan_reason` needs it; None when Prefect no longer knows it.
+    Any other failure to read it (Prefect unreachable) is raised: nothing is judged blind."""
+    from prefect.exceptions import ObjectNotFound
+
+    from aima.workers.configuration import ATTEMPT_LABEL
+
+    try:
+        run = client.read_flow_run(flow_run_id)
+    except ObjectNotFound:
+        return None
+    if run.state is None:
+        return None
+    return Owner(state=run.state.type, attempt=int((run.labels or {}).get(ATTEMPT_LABEL) or 0))

@@ -337,3 +337,54 @@ def test_no_file_vanishes_whatever_a_stage_raises(corpus, aima_env, monkeypatch)
     assert {m["name"] for m in report["media"]} == set(rows)
     assert report["summary"]["files"] == 3
     assert sorted(job.status for job in jobs) == ["done", "failed", "failed"]
+
+
+def task_run_names(flow_run_id, expected: int, timeout_s: float = 60.0) -> list[str]:
+    """The names of a flow run's task runs, once the server has recorded ``expected`` of them
+    (their states reach it as events, just after the tasks return)."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    deadline = time.monotonic() + timeout_s
+    with get_client(sync_client=True) as client:
+        while True:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=[flow_run_id])))
+            if len(runs) >= expected or time.monotonic() > deadline:
+                return sorted(run.name for run in runs)
+            time.sleep(0.5)
+
+
+def test_a_short_file_is_one_task_run_and_a_long_one_a_task_run_per_stage(corpus, aima_env,
+                                                                           monkeypatch):
+    """A picture, and a recording up to AIMA_ONE_TASK_MAX_S, go through ingest and every stage
+    in one task run; a longer one runs each stage as a task run of its own. Same results."""
+    root, _ = corpus
+    sources = [str(root / "audio"), str(next((root / "images").iterdir()))]
+    audio = next((root / "audio").iterdir()).name
+    stages = [s.name for s in registry.media_stages("audio")]
+
+    state = analyze_media(case="one-task", sources=sources, return_state=True)
+    short = state.result()
+    names = task_run_names(state.state_details.flow_run_id, expected=2)
+    assert [n for n in names if n.startswith("analyse ")] == sorted(
+        f"analyse {row['name']}" for row in short["media"])
+    assert not any(n.startswith(f"{stage} ") for n in names for stage in stages)
+
+    monkeypatch.setenv("AIMA_ONE_TASK_MAX_S", "0")  # only pictures are short now
+    state = analyze_media(case="task-per-stage", sources=sources, return_state=True)
+    long = state.result()
+    names = task_run_names(state.state_details.flow_run_id, expected=2 + len(stages))
+    assert {f"{stage} {audio}" for stage in stages} <= set(names)
+    assert [n for n in names if n.startswith("analyse ")] == sorted(
+        f"analyse {row['name']}" for row in long["media"])
+
+    def outcome(result):
+        return {row["name"]: (row["status"], sorted((s["stage"], s["status"])
+                                                    for s in row["stages"]))
+                for row in result["media"]}
+
+    assert outcome(short) == outcome(long)
+    assert all(status == "done" for status, _ in outcome(long).values())

@@ -27,7 +27,7 @@ from aima.settings import Settings
 from aima.storage import open_stores
 from aima.storage.cases import find_case, get_case
 from aima.storage.database import Database
-from aima.storage.models import Job, MediaItem, StageRun
+from aima.storage.models import GpuRun, Job, MediaItem, StageRun
 from tests.mediagen import make_speech_video
 from tests.services import free_port
 
@@ -91,11 +91,11 @@ class Stack:
             time.sleep(1)
         return response.raise_for_status().json()
 
-    def run(self, deployment: str, **parameters) -> str:
+    def run(self, deployment: str, labels: dict | None = None, **parameters) -> str:
         flow, name = deployment.split("/")
         found = self.call("GET", f"/deployments/name/{flow}/{name}")
         return self.call("POST", f"/deployments/{found['id']}/create_flow_run",
-                         json={"parameters": parameters})["id"]
+                         json={"parameters": parameters, "labels": labels or {}})["id"]
 
     def flow_run(self, run_id: str) -> dict:
         return self.call("GET", f"/flow_runs/{run_id}")
@@ -185,6 +185,10 @@ def test_a_deployment_run_dispatches_the_gpu_stages_to_the_gpu_pool(stack):
                          for c in costs)
     # two waves: the first GPU stages, then diarize (it needs the transcripts)
     assert len(children) == len(costs) == 2
+    with stack.metadata().session() as session:  # where the Prometheus exporter reads them
+        waves = session.scalars(select(GpuRun).where(GpuRun.case_id == case.id)).all()
+    assert len(waves) == 2 and {w.pool for w in waves} == {"aima-gpu"}
+    assert all(w.gpu_seconds > 0 and w.actual_source == "wall time" for w in waves)
 
     # The case outlives the worker's temporary directory: `aima report` reads it afterwards,
     # with the same (default) settings.
@@ -202,8 +206,9 @@ def test_a_deployment_run_dispatches_the_gpu_stages_to_the_gpu_pool(stack):
 def test_gpu_work_above_the_threshold_waits_for_approval(stack, tmp_path):
     folder = tmp_path / "approve"
     make_speech_video(folder / "talk.mp4")
+    # started by alice from the UI: the gateway (aima/gateway.py) stamps her on the run
     run_id = stack.run("analyze-media/default", case="approval", sources=[str(folder)],
-                       auto_approve_usd=0.0)
+                       auto_approve_usd=0.0, labels={"aima.actor": "alice"})
 
     paused = stack.wait(run_id, {"PAUSED", "COMPLETED", "FAILED", "CRASHED"})
     assert paused["state"]["type"] == "PAUSED", stack.log_tail("cpu-worker")
@@ -214,8 +219,10 @@ def test_gpu_work_above_the_threshold_waits_for_approval(stack, tmp_path):
     assert stack.wait(run_id, {"COMPLETED", "FAILED", "CRASHED"})["state"]["type"] == "COMPLETED"
     assert stack.children(run_id)
     with stack.stores() as stores:
-        events = [e.action for e in _audit(stores)]
-    assert "case.gpu.approved" in events
+        events = {(e.action, e.actor) for e in _audit(stores)
+                  if e.case_id == get_case(stores.metadata, "approval").id}
+    assert ("case.analyse", "alice") in events  # the UI user, not the worker's OS user
+    assert ("case.gpu.approved", "reviewer-1") in events
 
 
 def test_rejected_gpu_work_ends_the_run_without_gpu_work(stack, tmp_path):

@@ -7,6 +7,7 @@ import pytest
 
 from aima.media.errors import BadMedia
 from aima.media.sniff import Sniffed, sniff
+from tests.mediagen import media_duration_s
 
 IMAGES = {
     "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "tiff": "image/tiff",
@@ -27,12 +28,19 @@ def test_every_image_format_is_recognised(media, fmt):
 
 @pytest.mark.parametrize("fmt", VIDEOS)
 def test_every_video_container_is_recognised(media, fmt):
-    assert sniff(media.videos[fmt]) == Sniffed(media_type="video", format=fmt, mime=VIDEOS[fmt])
+    sniffed = sniff(media.videos[fmt])
+    assert sniffed.model_copy(update={"duration_s": None}) == Sniffed(
+        media_type="video", format=fmt, mime=VIDEOS[fmt])
+    assert sniffed.duration_s == pytest.approx(media_duration_s(media.videos[fmt]), abs=0.1)
 
 
 @pytest.mark.parametrize("fmt", AUDIO)
 def test_every_audio_format_is_recognised(media, fmt):
-    assert sniff(media.audio[fmt]) == Sniffed(media_type="audio", format=fmt, mime=AUDIO[fmt])
+    sniffed = sniff(media.audio[fmt])
+    assert sniffed.model_copy(update={"duration_s": None}) == Sniffed(
+        media_type="audio", format=fmt, mime=AUDIO[fmt])
+    # what AIMA_ONE_TASK_MAX_S is held to
+    assert sniffed.duration_s == pytest.approx(media_duration_s(media.audio[fmt]), abs=0.1)
 
 
 def copy_as(source: Path, directory: Path, name: str) -> Path:
@@ -113,4 +121,5 @@ def test_an_mp3_is_mp3_with_or_without_its_id3_tag(media, tmp_path):
     bare = tmp_path / "bare.mp3"
     bare.write_bytes(tagged[tag_size:])
     assert sniff(media.audio["mp3"]).format == "mp3"
-    assert sniff(bare) == Sniffed(media_type="audio", format="mp3", mime="audio/mpeg")
+    assert sniff(bare).model_copy(update={"duration_s": None}) == Sniffed(
+        media_type="audio", format="mp3", mime="audio/mpeg")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from aima.storage.gpu_usage import record_gpu_run
 from aima.storage.models import Case, Job, MediaItem, StageRun, utcnow
 
 
 def fill_case(database) -> None:
-    """One case: 3 done items, 1 failed, 1 rejected; 4 stage runs; a batch with 4 file jobs."""
+    """One case: 3 done items, 1 failed, 1 rejected; 4 stage runs; a batch with 4 file jobs;
+    3 GPU waves: 2 on pool gpu-runpod (120 + 30 s, 0.25 + 0.05 USD billed), 1 on pool local-gpu
+    (60 s, 0.0333 USD by wall time)."""
     now = utcnow()
     with database.session() as session:
         case = Case(name="harbour")
@@ -42,3 +45,10 @@ def fill_case(database) -> None:
                 created_at=now - timedelta(minutes=10)),
             Job(case_id=case.id, parent_id=batch.id, kind="file", status="pending", created_at=now),
         ])
+    for pool, pool_type, seconds, usd, source in (
+            ("gpu-runpod", "runpod", 120.0, 0.25, "provider"),
+            ("gpu-runpod", "runpod", 30.0, 0.05, "provider"),
+            ("local-gpu", "process", 60.0, 0.0333, "wall time")):
+        record_gpu_run(database, case_id=case.id, flow_run_id=None, pool=pool,
+                       pool_type=pool_type, stages=["transcribe", "faces"], gpu_seconds=seconds,
+                       estimated_usd=0.1, actual_usd=usd, actual_source=source)

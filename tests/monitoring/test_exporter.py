@@ -13,9 +13,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import delete
 
 from aima.monitoring.exporter import Exporter
 from aima.settings import Settings
+from aima.storage.models import Case
 from tests.monitoring.casedata import fill_case
 from tests.services import free_port
 
@@ -89,6 +91,23 @@ def test_the_figures_of_a_case_are_scraped_from_the_metadata_store(database, exp
     assert value(samples, "aima_store_up", store="objects", backend="local") == 1
     password = urlsplit(database.url).password
     assert not password or password not in page
+
+
+def test_gpu_seconds_and_spend_are_summed_by_pool_and_outlive_a_purged_case(database,
+                                                                            exporter_for):
+    fill_case(database)
+    exporter = exporter_for(database_url=database.url)
+    with database.session() as session:  # as aima purge removes the case's metadata rows
+        session.execute(delete(Case))
+
+    _, samples = scrape(exporter.url)
+
+    assert "aima_media_items" not in samples  # the case's media went with it
+    assert value(samples, "aima_gpu_seconds", pool="gpu-runpod") == 150
+    assert value(samples, "aima_gpu_seconds", pool="local-gpu") == 60
+    assert value(samples, "aima_gpu_spend_usd", pool="gpu-runpod") == pytest.approx(0.30)
+    assert value(samples, "aima_gpu_spend_usd", pool="local-gpu") == pytest.approx(0.0333)
+    assert "aima_gpu_instances" not in samples  # no provider has an API key here
 
 
 def test_an_empty_store_has_an_empty_queue(database, exporter_for):
