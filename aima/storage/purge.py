@@ -1,8 +1,9 @@
 """Removing a case from all four stores.
 
 The purge is idempotent and survives a crash halfway: the case is first marked ``purging``, then
-objects, vectors and documents are removed (each a no-op when already gone), and the metadata rows
-go last, so a rerun finds the case and finishes the job. An audit event records each purge.
+objects, vectors and documents are removed (each a no-op when already gone), the paths of the
+files batch scans took for it are forgotten (their keys stay), and the metadata rows go last, so
+a rerun finds the case and finishes the job. An audit event records each purge.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import delete, update
 
 from aima.storage import Stores
-from aima.storage import audit
+from aima.storage import audit, scans
 from aima.storage.cases import find_case, parse_uuid
 from aima.storage.models import Case
 from aima.storage.objects import case_prefix
@@ -28,6 +29,7 @@ class PurgeResult(BaseModel):
     vectors: int
     documents: int
     metadata_rows: bool  # whether the case row was still there
+    scan_files: int = 0  # files batch scans took for the case, whose paths were forgotten
 
 
 def purge_case(stores: Stores, name_or_id: str, *, actor: str) -> PurgeResult:
@@ -53,6 +55,9 @@ def purge_case(stores: Stores, name_or_id: str, *, actor: str) -> PurgeResult:
     objects = stores.objects.delete_prefix(case_prefix(key))
     vectors = stores.vectors.delete_case(key)
     documents = stores.documents.delete_case(key)
+    # Scans keep the keys of the files they took (so that the next scan does not take them
+    # again and bring the case back), not their paths.
+    scan_files = scans.forget_paths(stores.metadata, case.name) if case is not None else 0
     with stores.metadata.session() as session:
         # ON DELETE CASCADE removes media, jobs, stage runs, persons and edits with the case.
         session.execute(delete(Case).where(Case.id == case_id))
@@ -66,6 +71,7 @@ def purge_case(stores: Stores, name_or_id: str, *, actor: str) -> PurgeResult:
         vectors=vectors,
         documents=documents,
         metadata_rows=case is not None,
+        scan_files=scan_files,
     )
     audit.record(
         stores.metadata,

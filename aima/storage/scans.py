@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, Uuid, delete, select,
+    BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, Uuid, delete, select, update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -197,3 +197,15 @@ def batches_of(database: Database, scan_id: uuid.UUID) -> list[ScanBatch]:
     with database.session() as session:
         return list(session.scalars(select(ScanBatch).where(ScanBatch.scan_id == scan_id)
                                     .order_by(ScanBatch.folder)))
+
+
+def forget_paths(database: Database, case_name: str) -> int:
+    """Blank the paths of the files scans took for case ``case_name`` (its purge): their keys
+    stay, so that no later scan takes them again. Batches not started yet are left as they
+    are: the next scan starts them. Returns how many files were forgotten."""
+    started = select(ScanBatch.id).where(ScanBatch.case_name == case_name,
+                                         ScanBatch.flow_run_id.is_not(None))
+    with database.session() as session:
+        result = session.execute(update(ScanFile).where(
+            ScanFile.batch_id.in_(started), ScanFile.uri != "").values(uri="", name=""))
+        return result.rowcount or 0

@@ -124,3 +124,36 @@ def test_a_purge_that_crashed_halfway_is_finished_by_running_it_again(settings, 
         result = purge_case(stores, "crash", actor="t")
         assert result.found and result.vectors == 3
         assert what_is_left(stores, cid) == NOTHING
+
+
+def test_purge_forgets_the_paths_scans_took_for_the_case_but_not_that_they_were_taken(settings):
+    """The next batch scan must not take a purged case's files again (and bring it back), but
+    the purge must not leave their paths behind either."""
+    from aima.storage import scans
+
+    def take(stores, case: str, name: str, started: bool) -> str:
+        scan = scans.start_scan(stores.metadata, source="/in", deployment="d", case_prefix="",
+                                actor="t", flow_run_id=None)
+        record = scans.FileRecord(key=uuid.uuid4().hex * 2, uri=f"/in/{case}/{name}", name=name,
+                                  size=1, version="mtime_ns=1")
+        batch = scans.claim_batch(stores.metadata, scan, folder=case, case_name=case,
+                                  deployment="d", files=[record])
+        if started:
+            scans.mark_started(stores.metadata, batch, str(uuid.uuid4()), case)
+        return record.key
+
+    with open_stores(settings) as stores:
+        fill_case(stores, "scanned")
+        fill_case(stores, "kept")
+        taken = take(stores, "scanned", "a.mp4", started=True)
+        waiting = take(stores, "scanned", "b.mp4", started=False)  # the next scan starts it
+        other = take(stores, "kept", "c.mp4", started=True)
+
+        result = purge_case(stores, "scanned", actor="t")
+
+        assert result.scan_files == 1
+        assert scans.taken_keys(stores.metadata, [taken, waiting, other]) == {
+            taken, waiting, other}
+        with stores.metadata.session() as session:
+            uris = dict(session.execute(select(scans.ScanFile.key, scans.ScanFile.uri)).all())
+        assert uris == {taken: "", waiting: "/in/scanned/b.mp4", other: "/in/kept/c.mp4"}
