@@ -45,7 +45,7 @@ from aima.ops.processes import (
     signals_ignored,
     stop_on_signals,
 )
-from aima.settings import Settings, load_settings
+from aima.settings import ENV_PREFIX, Settings, load_settings
 
 CPU_POOL = "aima-cpu"
 GPU_POOL = "aima-gpu"
@@ -341,10 +341,23 @@ def _prefect(*args: str) -> list[str]:
 
 
 def _base_env() -> dict[str, str]:
-    """This process's environment without a Prefect API of its own: children use this server."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_API_KEY")}
+    """This process's environment without a Prefect API of its own (children use this server),
+    with the AIMA settings of the ``.env`` file that AIMA read here: a worker runs each flow run
+    in a directory of its own, where that file is not found."""
+    env = {**_dotenv_settings(Path(".env")), **os.environ}  # the environment wins, as in AIMA
+    env = {k: v for k, v in env.items() if k not in ("PREFECT_API_URL", "PREFECT_API_KEY")}
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # offline machines
     return env
+
+
+def _dotenv_settings(path: Path) -> dict[str, str]:
+    """The ``AIMA_*`` variables of a ``.env`` file (none when there is no such file)."""
+    from dotenv import dotenv_values
+
+    if not path.is_file():
+        return {}
+    return {name: value for name, value in dotenv_values(path).items()
+            if name.upper().startswith(ENV_PREFIX) and value is not None}
 
 
 def _server_env(env: dict[str, str], settings: Settings, api_url: str) -> dict[str, str]:

@@ -23,6 +23,8 @@ def served(tmp_path_factory):
     folder = write_project(tmp_path_factory.mktemp("serve"), [
         ANALYZE_MEDIA, {**LINGER, "name": "on-gpu-pool", "work_pool": {"name": "aima-gpu"}}])
     env = serve_env(folder, AIMA_DATA_DIR="aima-data")
+    # a user's settings file beside prefect.yaml; the environment wins over it, as in AIMA
+    (folder / ".env").write_text("AIMA_CPU_CONCURRENCY=3\nAIMA_DATA_DIR=elsewhere\n")
     served = start_serve(folder, "--gpu-limit", "2", env=env)
     yield served
     returncode, survivors = stop_serve(served, signal.SIGTERM)  # as a service manager stops it

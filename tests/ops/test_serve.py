@@ -52,6 +52,8 @@ def test_serve_creates_pools_limit_and_deployments_and_starts_a_polling_worker(s
     assert worker_env["PREFECT_API_URL"] == served.api_url
     # relative AIMA_DATA_DIR=aima-data, made absolute: flow runs live in temporary directories
     assert worker_env["AIMA_DATA_DIR"] == str(served.dir / "aima-data")
+    # and there the .env file beside prefect.yaml is not found: its settings travel along
+    assert worker_env["AIMA_CPU_CONCURRENCY"] == "3"
 
 
 def test_on_postgresql_ctrl_c_stops_the_server_the_workers_and_a_running_flow(postgres, tmp_path):
