@@ -36,14 +36,17 @@ from aima.errors import ConfigError
 from aima.pipeline import jobs
 from aima.pipeline.ledger import StageLedger
 from aima.pipeline.outcome import StageOutcome
-from aima.pipeline.remote import RemoteJob, read_result, remote_job
-from aima.pipeline.runner import complete_media_stage, prepare_media_stage
+from aima.pipeline.remote import RemoteJob, case_job, read_result, remote_job
+from aima.pipeline.runner import (
+    SplitCaseStage, complete_case_stage, complete_media_stage, prepare_case_stage,
+    prepare_media_stage,
+)
 from aima.pipeline.sources import expand_sources
 from aima.report import build_report, object_reader
 from aima.report import versions as report_versions
 from aima.report.exports import export
 from aima.stages import registry
-from aima.stages.base import MediaStage
+from aima.stages.base import CaseStage, MediaStage
 from aima.storage import audit
 from aima.storage.cases import get_or_create_case, set_case_context
 from aima.storage.objects import case_prefix
@@ -111,7 +114,7 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False,
         runs = [FileRun(job_id, source) for source, job_id in zip(files, job_ids)]
         _run_files(runs, stores, case, case_id, logger, reanalyse=reanalyse, gpu=gpu)
 
-        case_outcomes = _case_stages(case_id, stores, logger)
+        case_outcomes = _case_stages(case_id, stores, logger, gpu)
         report = build_report(stores, the_case)
         rows = report["media"]
         failures = sum(row["status"] in ("failed", "rejected") for row in rows)
@@ -195,11 +198,14 @@ PROGRESS_EVERY_S = 5.0
 
 
 class GpuDispatch:
-    """The GPU stages of a case, sent to the ``gpu-analysis`` deployment in waves.
+    """The GPU stages of a case, sent to the ``gpu-analysis`` deployment in waves: the media
+    stages' while the files go through, then the narrative (``fuse``) after the case stages
+    that it needs, when a language model is configured (without one it is not written, inline).
 
-    Before the first wave the GPU work is estimated and checked against the budget, then
-    approved (at once, up front with ``approve``, or by a person in the Prefect UI while the run
-    waits). Each wave's cost is recorded, estimated and actual, for the report.
+    Before the first wave the GPU work is estimated, the narrative included, and checked against
+    the budget, then approved (at once, up front with ``approve``, or by a person in the Prefect
+    UI while the run waits). Each wave is checked against what is left of the budget, and its
+    cost recorded, estimated and actual, for the report.
     """
 
     def __init__(self, stores, case: str, case_id: str, logger, *, reanalyse: bool,
@@ -259,7 +265,7 @@ class GpuDispatch:
                 prepared.append((run, stage, result))
         if not prepared:
             return
-        if not self._approved(prepared, wave):
+        if not self._approved(prepared):
             for run, stage, _ in prepared:
                 StageLedger(self.stores.metadata).skip(
                     uuid.UUID(self.case_id), uuid.UUID(run.media_id), stage.name, self.rejection)
@@ -271,7 +277,7 @@ class GpuDispatch:
                          for _, stage, p in prepared]
         seconds, child = self._dispatch([job for job, _ in jobs_and_keys],
                                         [run.source.name for run, _, _ in prepared])
-        self._record_cost(seconds, child, prepared)
+        self._record_cost(seconds, child, [stage.name for _, stage, _ in prepared])
         for (run, stage, p), (job, key) in zip(prepared, jobs_and_keys):
             try:
                 outcome = complete_media_stage(p, _Result(key))
@@ -282,12 +288,39 @@ class GpuDispatch:
     def _failed(self, run: FileRun, stage: MediaStage, exc: Exception) -> StageOutcome:
         return failed(self.stores, self.case_id, run, stage.name, exc)
 
-    def _approved(self, prepared, wave) -> bool:
-        """Estimate, check the budget, and ask when the estimate is above the auto-approve
-        threshold; the answer of the first wave holds for the run's later waves."""
-        from aima.pipeline import cost
-        from aima.workers.pricing import live_price
+    def takes(self, stage: CaseStage) -> bool:
+        """Whether case stage ``stage`` goes to the GPU pool: a GPU stage in halves
+        (:class:`~aima.pipeline.runner.SplitCaseStage`) with a model to run. Without one (the
+        narrative with ``AIMA_LLM_ENABLED=false``) it runs inline: no machine for nothing."""
+        if stage.device != "gpu" or stage.model is None or not isinstance(stage, SplitCaseStage):
+            return False
+        return bool(getattr(runtime.model(stage.model), "available", True))
 
+    def run_case_stage(self, stage: CaseStage) -> StageOutcome:
+        """Compute a GPU case stage in a ``gpu-analysis`` run of its own and record it here, as
+        the inline ``case_stage`` task would. A stored result still valid for the case's facts is
+        reused without dispatching (judged with this process's model settings: where the GPU
+        worker's differ, only the GPU run finds it valid); rejected GPU work skips it."""
+        prepared = prepare_case_stage(self.stores, stage, self.case_id, models=runtime.model)
+        if isinstance(prepared, StageOutcome):
+            return prepared
+        if not self._decide({}, [stage.name], gpu_runs=1):
+            return StageOutcome(stage=stage.name, status="skipped", detail=self.rejection)
+        job = case_job(self.stores, stage, self.case_id, prepared.data,
+                       expires_s=self.settings.presigned_url_ttl_s)
+        try:
+            seconds, child = self._dispatch([job.job], [f"case {self.case}"])
+            self._record_cost(seconds, child, [stage.name])
+            computed = read_result(self.stores.objects, stage.name, job.job.subject,
+                                   job.result_key)
+        finally:
+            self.stores.objects.delete_prefix(job.work_prefix)
+        return complete_case_stage(prepared, computed)
+
+    def _approved(self, prepared) -> bool:
+        """Estimate this wave (the first: with the files' later GPU stages and the case's GPU
+        stages), check the budget, and ask when the estimate is above the auto-approve
+        threshold; the answer of the first wave holds for the run's later waves."""
         per_item: dict[str, list[str]] = {}
         for run, stage, _ in prepared:
             per_item.setdefault(run.media_id, []).append(stage.name)
@@ -298,13 +331,37 @@ class GpuDispatch:
         first = self.approved is None
         later_waves = first and any(s.device == "gpu" for run, _, _ in prepared
                                     for s in run.waiting)
+        case_stages = self._case_stages_ahead() if first else []
+        return self._decide(per_item, case_stages,
+                            gpu_runs=1 + later_waves + bool(case_stages))
+
+    def _case_stages_ahead(self) -> list[str]:
+        """The GPU case stages this run will send after its files; one whose model cannot be
+        had fails alone when its turn comes, and is not counted."""
+        ahead = []
+        for stage in registry.case_stages():
+            try:
+                if self.takes(stage):
+                    ahead.append(stage.name)
+            except Exception:  # noqa: BLE001 - reported when the stage runs
+                continue
+        return ahead
+
+    def _decide(self, per_item: dict[str, list[str]], case_stages: list[str], *,
+                gpu_runs: int) -> bool:
+        """Estimate the named work, fail when it is over what is left of the budget, and decide
+        (the first time) or apply the earlier decision."""
+        from aima.pipeline import cost
+        from aima.workers.pricing import live_price
+
         # A rented pool is priced at the offer it would rent now; no offer, or a provider that
         # cannot be asked, stops the run here, before anything is rented.
         live = (live_price(self.settings.gpu_pool, self.settings)
                 if self.pool_type in RENTED_POOL_TYPES else None)
         estimate = cost.estimate(self.stores, per_item, self.settings,
                                  price_per_hour=live.price_per_hour if live else None,
-                                 budget_usd=self.budget_usd, gpu_runs=2 if later_waves else 1)
+                                 budget_usd=self.budget_usd, case_stages=case_stages,
+                                 gpu_runs=gpu_runs)
         if live is not None:
             self.logger.info("case %s: GPU work priced at the live offer %s", self.case,
                              live.describe())
@@ -373,9 +430,10 @@ class GpuDispatch:
                                f"{child.state.message if child.state else ''}")
         return seconds, child
 
-    def _record_cost(self, seconds: float, child, prepared) -> None:
-        """The wave's estimate and actual cost: what the provider billed for the run's machines
-        where it rented any, else its wall time times the price per GPU-hour."""
+    def _record_cost(self, seconds: float, child, stages: list[str]) -> None:
+        """The wave's estimate and actual cost (``stages``: one name per job): what the provider
+        billed for the run's machines where it rented any, else its wall time times the price
+        per GPU-hour."""
         from aima.pipeline import cost
         from aima.storage.gpu_usage import record_gpu_run
         from aima.workers.cost import actual_cost_usd
@@ -392,8 +450,8 @@ class GpuDispatch:
         key = f"{flow_run.id or 'local'}-{uuid.uuid4().hex[:8]}"
         self.stores.documents.put(self.case_id, "gpu-cost", key, {
             "flow_run_id": str(flow_run.id) if flow_run.id else None,
-            "pool": self.settings.gpu_pool, "jobs": len(prepared),
-            "stages": sorted({stage.name for _, stage, _ in prepared}),
+            "pool": self.settings.gpu_pool, "jobs": len(stages),
+            "stages": sorted(set(stages)),
             "estimate": self.estimate.model_dump(mode="json"),
             "estimated_usd": round(self.estimate.usd, 4),
             "gpu_seconds": round(seconds, 1), "actual_usd": round(actual, 4),
@@ -404,7 +462,7 @@ class GpuDispatch:
         # the same figures where the Prometheus exporter reads them (aima/monitoring)
         record_gpu_run(self.stores.metadata, case_id=self.case_id, flow_run_id=flow_run.id,
                        pool=self.settings.gpu_pool, pool_type=self.pool_type,
-                       stages=sorted({stage.name for _, stage, _ in prepared}),
+                       stages=sorted(set(stages)),
                        gpu_seconds=seconds, estimated_usd=self.estimate.usd, actual_usd=actual,
                        actual_source="provider" if billed is not None else "wall time")
 
@@ -500,9 +558,11 @@ def final_line(case: str, case_id: str, report: dict, exports: dict[str, str]) -
             + (f" and {exports['html']}" if exports.get("html") else ""))
 
 
-def _case_stages(case_id: str, stores, logger) -> dict[str, StageOutcome | None]:
+def _case_stages(case_id: str, stores, logger,
+                 gpu: GpuDispatch | None = None) -> dict[str, StageOutcome | None]:
     """The registry's case stages, each when some file has output of a stage it needs (or a
-    case stage it needs has run).
+    case stage it needs has run): inline as tasks, or on the GPU pool when ``gpu`` takes it
+    (the narrative, with a language model configured).
 
     A failure here is logged and leaves the files' results as they are (outcome ``None``).
     """
@@ -514,7 +574,10 @@ def _case_stages(case_id: str, stores, logger) -> dict[str, StageOutcome | None]
                    for need in stage.needs):
             continue
         try:
-            outcomes[stage.name] = case_stage.submit(stage.name, case_id).result()
+            if gpu is not None and gpu.takes(stage):
+                outcomes[stage.name] = gpu.run_case_stage(stage)
+            else:
+                outcomes[stage.name] = case_stage.submit(stage.name, case_id).result()
         except Exception as exc:  # noqa: BLE001 - the per-file results stay valid
             logger.error("case stage %s failed: %s", stage.name, exc)
             outcomes[stage.name] = None

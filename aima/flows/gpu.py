@@ -1,12 +1,13 @@
 """The ``gpu-analysis`` flow: the GPU stages' compute halves of one case, on a GPU work pool.
 
-``analyze-media`` sends it here (``run_deployment``) when ``AIMA_GPU_POOL`` is set. A run gets
-one :class:`~aima.pipeline.remote.RemoteJob` per stage and file, each with presigned URLs for its
-inputs, outputs and result, and nothing else: no database, document or vector store credentials
-reach the GPU machine. It computes the jobs one after another on its one GPU, each model loaded
-once, and writes every result where the job says; the parent flow run reads the results back and
-records them. A job that fails for good writes its reason instead, so that one broken file fails
-alone.
+``analyze-media`` sends it here (``run_deployment``) when ``AIMA_GPU_POOL`` is set: a run per
+wave of media stages, and one for the case narrative (``fuse``) after the files. A run gets
+one :class:`~aima.pipeline.remote.RemoteJob` per stage and file (or one case job), each with
+presigned URLs for its inputs, outputs and result, and nothing else: no database, document or
+vector store credentials reach the GPU machine. It computes the jobs one after another on its one
+GPU, each model loaded once, and writes every result where the job says; the parent flow run
+reads the results back and records them. A job that fails for good writes its reason instead, so
+that one broken file fails alone.
 """
 
 from __future__ import annotations
@@ -39,12 +40,13 @@ def gpu_analysis(case: str, jobs: list[RemoteJob], names: list[str] | None = Non
 
     Args:
         case: The case the jobs belong to (names the run; nothing is looked up by it).
-        jobs: One job per stage and file, made by analyze-media: stage, model kind and profile,
-            parameters, and presigned URLs for the inputs, the outputs and the result.
-        names: The files' names, one per job, shown as the task runs' names.
+        jobs: One job per stage and file (or one for the case), made by analyze-media: stage,
+            model kind and profile, parameters, and presigned URLs for the inputs, the outputs
+            and the result.
+        names: The files' names (or the case's), one per job, shown as the task runs' names.
     """
     logger = get_run_logger()
-    names = names or [job.media_id for job in jobs]
+    names = names or [job.subject for job in jobs]
     failed = 0
     for job, name in zip(jobs, names):
         try:

@@ -7,26 +7,33 @@ document or vector store credentials. The parent, which holds the stores, builds
 :class:`PresignedExecutor`, has it run somewhere (``launch``: a subprocess, a Prefect flow run on a
 GPU pool), reads the result back and records it in the stores like a local run.
 
+A case stage's compute half (the narrative: :mod:`aima.stages.fuse`) travels the same way as a
+*case job* (:func:`case_job`): its input, the case report, is too large for a flow run's
+parameters, so the parent uploads it under the case's ``work/`` prefix and the job carries a
+presigned GET URL of it (``data_url``).
+
 On the remote side: ``python -m aima.pipeline.remote JOB.json`` (or ``-`` for standard input).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import sys
 import tempfile
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from aima.media.errors import BadMedia
-from aima.stages.base import ComputeRequest, Computed, MediaStage, Plan, StageContext
+from aima.stages.base import CaseStage, ComputeRequest, Computed, MediaStage, Plan, StageContext
 from aima.storage.models import MediaItem
 from aima.storage.objects import case_prefix
 
@@ -34,9 +41,19 @@ TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
 class RemoteJob(BaseModel):
+    """One stage's compute half on one media item (a media job) or on one case (a case job).
+
+    A media job names its item (``media_id``, ``media_type``); a case job names its case
+    (``case_id``) instead, and its stage's compute gets the case id as ``media_id`` and
+    ``"case"`` as media type. ``data_url``, when set, is a presigned GET URL of a JSON object
+    added to ``data`` before the compute: input too large for a flow run's parameters. Both are
+    optional, so a media job written before they existed reads the same.
+    """
+
     stage: str
-    media_id: str
-    media_type: str
+    media_id: str | None = None
+    media_type: str | None = None
+    case_id: str | None = None
     model_kind: str | None
     model_profile: str
     params: dict[str, Any]
@@ -44,6 +61,19 @@ class RemoteJob(BaseModel):
     inputs: dict[str, str]  # name -> presigned GET URL
     outputs: dict[str, str]  # object key relative to the case -> presigned PUT URL
     result_url: str  # presigned PUT URL for the result JSON
+    data_url: str | None = None  # presigned GET URL of more JSON data
+
+    @model_validator(mode="after")
+    def _names_its_subject(self) -> RemoteJob:
+        if not (self.media_id and self.media_type) and not self.case_id:
+            raise ValueError(f"a {self.stage} job names a media item (media_id and media_type) "
+                             "or a case (case_id)")
+        return self
+
+    @property
+    def subject(self) -> str:
+        """What the job computes for, for people: the media id, or ``case <id>``."""
+        return self.media_id or f"case {self.case_id}"
 
 
 class PresignedExecutor:
@@ -83,6 +113,33 @@ def remote_job(ctx: StageContext, stage: MediaStage, item: MediaItem, plan: Plan
     return job, result_key
 
 
+@dataclass(frozen=True)
+class CaseJob:
+    """A case job, the key its result will be written to, and where its files lie."""
+
+    job: RemoteJob
+    result_key: str
+    work_prefix: str  # its uploaded data and its result: the caller removes it
+
+
+def case_job(stores, stage: CaseStage, case_id: str, data: dict[str, Any], *,
+             expires_s: int = 3600) -> CaseJob:
+    """The job for case stage ``stage``'s compute half on ``data`` (what the stage's
+    ``prepare`` gave): ``data`` is uploaded under the case's ``work/`` prefix and reaches the job
+    as a presigned URL, never as a flow-run parameter."""
+    objects = stores.objects
+    work = f"{case_prefix(case_id)}work/{stage.name}/case-{uuid.uuid4().hex}/"
+    payload = json.dumps(data, ensure_ascii=False).encode()
+    objects.put_stream(work + "data.json", io.BytesIO(payload), length=len(payload),
+                       content_type="application/json")
+    job = RemoteJob(
+        stage=stage.name, case_id=str(case_id), model_kind=stage.model,
+        model_profile=stores.settings.model_profile, params={}, data={}, inputs={}, outputs={},
+        data_url=objects.presigned_get_url(work + "data.json", expires_s),
+        result_url=objects.presigned_put_url(work + "result.json", expires_s))
+    return CaseJob(job, work + "result.json", work)
+
+
 def read_result(objects, stage: str, media_id: str, result_key: str) -> Computed:
     """What a remote job wrote to its result URL, read back and removed.
 
@@ -116,8 +173,10 @@ def run_job(job: RemoteJob, model: Any = None) -> None:
             _download(url, inputs[name])
         workdir = Path(scratch) / "out"
         workdir.mkdir()
-        request = ComputeRequest(media_id=job.media_id, media_type=job.media_type,
-                                 params=job.params, data=job.data, inputs=inputs, workdir=workdir)
+        request = ComputeRequest(media_id=job.media_id or job.case_id,
+                                 media_type=job.media_type or "case", params=job.params,
+                                 data=_job_data(job, Path(scratch)), inputs=inputs,
+                                 workdir=workdir)
         try:
             computed = stage.compute(request, model)
         except BadMedia as bad:
@@ -131,6 +190,15 @@ def run_job(job: RemoteJob, model: Any = None) -> None:
             _upload_file(job.outputs[relative], path)
         _upload_bytes(job.result_url, json.dumps(
             {"result": computed.result, "warnings": computed.warnings}).encode())
+
+
+def _job_data(job: RemoteJob, scratch: Path) -> dict[str, Any]:
+    """The job's JSON data, with what its ``data_url`` holds."""
+    if not job.data_url:
+        return job.data
+    target = scratch / "data.json"
+    _download(job.data_url, target)
+    return {**job.data, **json.loads(target.read_text())}
 
 
 def load_job_model(kind: str, profile: str) -> Any:

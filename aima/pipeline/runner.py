@@ -7,6 +7,13 @@ executor elsewhere), upload its files, record its result in the stores, and retu
 :class:`~aima.pipeline.outcome.StageOutcome`. Bad media found by a stage (``BadMedia``) marks the
 item ``failed`` with its code and reason; any other exception is recorded in the ledger and
 raised, for the Prefect task to retry when it is transient.
+
+:func:`run_case_stage` runs a case stage here. A case stage split into halves
+(:class:`SplitCaseStage`: the narrative) can have its compute half run elsewhere:
+:func:`prepare_case_stage`, the compute (on a GPU pool: :func:`aima.pipeline.remote.case_job`),
+then :func:`complete_case_stage`. Case stages have no ledger run (a stage run belongs to a media
+item): a case stage keeps what says whether it is still valid in its own document (the fuse
+document's input key).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from contextlib import nullcontext
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from aima.hashsets.store import skip_reason
 from aima.media.errors import BadMedia
@@ -181,8 +188,61 @@ def run_case_stage(stores: Stores, stage: str | CaseStage, case_id: str, *,
     """Run one case stage over the whole case."""
     stage = registry.get(stage) if isinstance(stage, str) else stage
     summary = stage.run(StageContext(stores), case_id, _model(stage, models))
+    return _case_outcome(stage, summary)
+
+
+@runtime_checkable
+class SplitCaseStage(Protocol):
+    """A case stage in halves like a media stage, so that its compute can run away from the
+    stores: ``prepare`` reads them (the compute's JSON input, or the stored result's
+    :class:`Summary` when nothing is left to compute), ``compute`` works from
+    ``request.data`` alone, ``record`` stores what it computed."""
+
+    def prepare(self, ctx: StageContext, case_id: str, model: Any) -> dict[str, Any] | Summary: ...
+
+    def compute(self, request: ComputeRequest, model: Any) -> Computed: ...
+
+    def record(self, ctx: StageContext, case_id: str, computed: Computed) -> Summary: ...
+
+
+@dataclass
+class PreparedCase:
+    """A split case stage ready to compute: what :func:`prepare_case_stage` found out."""
+
+    ctx: StageContext
+    stage: CaseStage
+    case_id: str
+    data: dict[str, Any]  # the compute half's input: JSON
+    model: Any
+
+
+def prepare_case_stage(stores: Stores, stage: str | CaseStage, case_id: str, *,
+                       models: ModelSource | None = None) -> PreparedCase | StageOutcome:
+    """Everything before a split case stage's compute half; the final outcome (``reused``) when
+    the stored result stands. The model is not loaded: ``prepare`` reads its id only."""
+    stage = registry.get(stage) if isinstance(stage, str) else stage
+    if not isinstance(stage, SplitCaseStage):
+        raise TypeError(f"case stage {stage.name} has no compute half of its own; run it with "
+                        "run_case_stage")
+    ctx = StageContext(stores)
+    model = _model(stage, models)
+    ready = stage.prepare(ctx, case_id, model)
+    if isinstance(ready, Summary):
+        return _case_outcome(stage, ready, reused=True)
+    return PreparedCase(ctx, stage, str(case_id), ready, model)
+
+
+def complete_case_stage(prepared: PreparedCase, computed: Computed) -> StageOutcome:
+    """Record what a prepared case stage's compute half gave, as :func:`run_case_stage` would."""
+    summary = prepared.stage.record(prepared.ctx, prepared.case_id, computed)
+    summary = Summary(summary.detail, summary.data, computed.warnings + summary.warnings)
+    return _case_outcome(prepared.stage, summary)
+
+
+def _case_outcome(stage: CaseStage, summary: Summary, **fields) -> StageOutcome:
     return StageOutcome(stage=stage.name, status="done", detail=summary.detail, data=summary.data,
-                        warnings=summary.warnings, output_ref=f"documents:{stage.name}/case")
+                        warnings=summary.warnings, output_ref=f"documents:{stage.name}/case",
+                        **fields)
 
 
 def _model(stage, models: ModelSource | None) -> Any:

@@ -12,6 +12,13 @@ token counts, timings), read into the report by :func:`aima.fusion.narrative_sec
 on the same facts with the same model reuses the stored narrative. With no language model
 configured (``AIMA_LLM_ENABLED=false``) the narrative is ``not_written``, with that reason.
 The narrative is evidence for a human reviewer: it identifies no one and decides nothing.
+
+Run inline, :meth:`Fuse.run` does it all. With a GPU pool (``AIMA_GPU_POOL``) the stage runs in
+three halves like a media stage (:func:`aima.pipeline.runner.prepare_case_stage`):
+:meth:`Fuse.prepare` builds the report from the stores in the parent flow run (or finds the stored
+narrative still valid: nothing to compute), :meth:`Fuse.compute` writes the narrative on the GPU
+machine from that report and the stored document alone (no store), and :meth:`Fuse.record`
+stores the document in the parent.
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ import uuid
 from typing import Any
 
 from aima.fusion import DOCUMENT, fuse_report
-from aima.stages.base import CaseStage, StageContext, Summary
+from aima.fusion.fuse import REPAIRS, default_reply_tokens, input_key
+from aima.fusion.grounding import TIME_TOLERANCE_S
+from aima.stages.base import CaseStage, ComputeRequest, Computed, StageContext, Summary
 from aima.storage.models import Case
 
 
@@ -33,6 +42,32 @@ class Fuse(CaseStage):
                    "claim checked against the evidence ids it cites")
 
     def run(self, ctx: StageContext, case_id: str, model: Any) -> Summary:
+        report, previous = self._facts(ctx, case_id, model)
+        return self._store(ctx, case_id, fuse_report(report, model, previous=previous, **OPTIONS))
+
+    def prepare(self, ctx: StageContext, case_id: str, model: Any) -> dict[str, Any] | Summary:
+        """The compute half's input (the case report and the stored document), or the stored
+        narrative's summary when it was written from the same input (nothing to compute).
+
+        Only the model's id and parameters are read: it is not loaded here."""
+        report, previous = self._facts(ctx, case_id, model)
+        if (stored := reusable(report, model, previous)) is not None:
+            return summarise(stored)
+        return {"report": report, "previous": previous}
+
+    def compute(self, request: ComputeRequest, model: Any) -> Computed:
+        """The narrative from ``request.data`` (what :meth:`prepare` gave) alone: no store."""
+        data = request.data
+        return Computed(result=fuse_report(data["report"], model, previous=data.get("previous"),
+                                           **OPTIONS))
+
+    def record(self, ctx: StageContext, case_id: str, computed: Computed) -> Summary:
+        return self._store(ctx, case_id, computed.result)
+
+    def _facts(self, ctx: StageContext, case_id: str,
+               model: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The case report (empty for a model that is not available: NoLLM reads nothing) and
+        the stored fuse document."""
         from aima.report import build_report  # aima.report imports the stage registry
 
         stores = ctx.stores
@@ -41,11 +76,29 @@ class Fuse(CaseStage):
         if case is None:
             raise KeyError(f"no case {case_id}")
         previous = stores.documents.get(str(case_id), *DOCUMENT)
-        report = build_report(stores, case) if model.available else {}  # NoLLM reads nothing
-        document = fuse_report(report, model, previous=previous)
+        report = build_report(stores, case) if model.available else {}
+        return report, previous
+
+    def _store(self, ctx: StageContext, case_id: str, document: dict[str, Any]) -> Summary:
         if not document["reused"]:
-            stores.documents.put(str(case_id), *DOCUMENT, document)
+            ctx.stores.documents.put(str(case_id), *DOCUMENT, document)
         return summarise(document)
+
+
+#: How the stage fuses, the same in :meth:`Fuse.run`, :meth:`Fuse.compute` and :func:`reusable`.
+OPTIONS: dict[str, Any] = {"strategy": "auto", "tolerance_s": TIME_TOLERANCE_S,
+                           "repairs": REPAIRS}
+
+
+def reusable(report: dict[str, Any], llm: Any,
+             previous: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``previous`` marked reused when :func:`fuse_report` would return it as it is (a written
+    narrative of the same input key), else None; known without loading the model."""
+    if (not previous or previous.get("narrative", {}).get("status") != "written"
+            or not getattr(llm, "available", True)):
+        return None
+    key = input_key(report, llm, reply_tokens=default_reply_tokens(llm), **OPTIONS)
+    return {**previous, "reused": True} if previous.get("input_key") == key else None
 
 
 def summarise(document: dict[str, Any]) -> Summary:

@@ -2,18 +2,21 @@
 from prefect.yaml, process workers, and flow runs of the deployments.
 
 One server for the module. The CPU worker has the stores (embedded, in the default data
-directory: no AIMA_DATA_DIR, as a new user has it) and ``AIMA_GPU_POOL=aima-gpu``; the GPU worker has no AIMA setting at all: it gets
-presigned URLs and nothing else. Each test uses its own case.
+directory: no AIMA_DATA_DIR, as a new user has it) and ``AIMA_GPU_POOL=aima-gpu``; the GPU worker
+has no store setting at all: it gets presigned URLs and nothing else (its one AIMA setting limits
+the narrative model's replies). Each test uses its own case.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -22,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from aima.errors import StoreUnavailable
+from aima.fusion import DOCUMENT
 from aima.report import media_rows
 from aima.settings import Settings
 from aima.storage import open_stores
@@ -34,6 +38,10 @@ from tests.services import free_port
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).parent / "prefect")
 SAMPLE = ROOT / "samples" / "harbour"
+#: The packaged narrative model (SmolLM2-135M) for one run; 256 reply tokens write a short
+#: narrative in seconds. Its settings are the GPU worker's too: the parent knows a stored
+#: narrative still holds only for the model the GPU machine would run.
+NARRATIVE_MODEL = {"AIMA_LLM_ENABLED": "true", "AIMA_LLM_MAX_NEW_TOKENS": "256"}
 
 
 class Stack:
@@ -55,7 +63,9 @@ class Stack:
                         "AIMA_GPU_CONCURRENCY_LIMIT": "aima-gpu", "AIMA_AUTO_APPROVE_USD": "5",
                         # about dispatching: test_analyze_cli.py runs the narrative model
                         "AIMA_LLM_ENABLED": "false"}
-        self.gpu_env = dict(base)  # no store settings at all
+        # no store settings at all; the narrative model's reply limit, as the run asks for it
+        self.gpu_env = {**base, "AIMA_LLM_MAX_NEW_TOKENS":
+                        NARRATIVE_MODEL["AIMA_LLM_MAX_NEW_TOKENS"]}
         self.processes: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, argv: list[str], env: dict) -> None:
@@ -91,11 +101,14 @@ class Stack:
             time.sleep(1)
         return response.raise_for_status().json()
 
-    def run(self, deployment: str, labels: dict | None = None, **parameters) -> str:
+    def run(self, deployment: str, labels: dict | None = None, env: dict | None = None,
+            **parameters) -> str:
+        """Start a run of ``deployment``; ``env`` is added to its worker's environment."""
         flow, name = deployment.split("/")
         found = self.call("GET", f"/deployments/name/{flow}/{name}")
         return self.call("POST", f"/deployments/{found['id']}/create_flow_run",
-                         json={"parameters": parameters, "labels": labels or {}})["id"]
+                         json={"parameters": parameters, "labels": labels or {},
+                               "job_variables": {"env": env} if env else {}})["id"]
 
     def flow_run(self, run_id: str) -> dict:
         return self.call("GET", f"/flow_runs/{run_id}")
@@ -201,6 +214,52 @@ def test_a_deployment_run_dispatches_the_gpu_stages_to_the_gpu_pool(stack):
     report = json.loads(report_path.read_text())
     assert len(report["media"]) == 4
     assert len(report["gpu_cost"]["runs"]) == 2 and report["gpu_cost"]["estimated_usd"] > 0
+
+
+def test_the_narrative_is_written_on_the_gpu_pool_and_the_next_run_reuses_it(stack, tmp_path):
+    folder = tmp_path / "narrated"
+    folder.mkdir()
+    shutil.copy(SAMPLE / "dock-photo.jpg", folder)
+    run_id = stack.run("analyze-media/default", case="narrated", sources=[str(folder)],
+                       env=NARRATIVE_MODEL)
+
+    run = stack.wait(run_id, {"COMPLETED", "FAILED", "CRASHED"})
+
+    assert run["state"]["type"] == "COMPLETED", stack.log_tail("cpu-worker")
+    narrating = [child for child in stack.children(run_id)
+                 if [job["stage"] for job in child["parameters"]["jobs"]] == ["fuse"]]
+    assert len(narrating) == 1, stack.log_tail("cpu-worker")
+    (child,) = narrating
+    assert child["work_pool_name"] == "aima-gpu" and child["state"]["type"] == "COMPLETED"
+    (job,) = child["parameters"]["jobs"]
+    assert job["data"] == {} and job["data_url"]  # the report went as an object, by URL
+    with stack.stores() as stores:
+        case = get_case(stores.metadata, "narrated")
+        document = stores.documents.get(str(case.id), *DOCUMENT)
+        with stores.objects.open(f"cases/{case.id}/exports/report.json") as stream:
+            report = json.load(stream)
+        costs = [c.data["stages"] for c in stores.documents.query(str(case.id), stage="gpu-cost")]
+        left = list(stores.objects.list(f"cases/{case.id}/work/"))
+    assert job["case_id"] == str(case.id)
+    # written by the packaged model inside the gpu-analysis run, recorded by the parent
+    assert document["narrative"]["status"] == "written", document["narrative"].get("reason")
+    assert document["model_id"].startswith("gguf:SmolLM2-135M-Instruct")
+    assert (_at(child["start_time"]) <= _at(document["generated_at"])
+            <= _at(child["end_time"]))
+    assert report["narrative"]["status"] == "written"
+    assert report["narrative"]["generated_at"] == document["generated_at"]
+    assert ["fuse"] in costs and left == []
+    with stack.metadata().session() as session:
+        recorded = session.scalars(select(GpuRun.stages).where(GpuRun.case_id == case.id)).all()
+    assert ["fuse"] in recorded
+
+    again = stack.run("analyze-media/default", case="narrated", sources=[str(folder)],
+                      env=NARRATIVE_MODEL)
+
+    assert stack.wait(again, {"COMPLETED", "FAILED", "CRASHED"})["state"]["type"] == "COMPLETED"
+    assert stack.children(again) == []  # the stored narrative holds: no machine for it
+    with stack.stores() as stores:
+        assert stores.documents.get(str(case.id), *DOCUMENT) == document
 
 
 def test_gpu_work_above_the_threshold_waits_for_approval(stack, tmp_path):
@@ -348,6 +407,10 @@ def _audit(stores):
     from aima.storage import audit
 
     return audit.events(stores.metadata)
+
+
+def _at(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp)
 
 
 def _wait_for(condition, timeout_s: float, what: str) -> None:
