@@ -74,6 +74,9 @@ TABLE: tuple[Benchmark, ...] = (
               note="the whole pipeline on PostgreSQL- and SQLite-backed Prefect servers"),
     Benchmark("gpu_worker", None,
               note="Prefect server, workers polling every 10 s, several flow runs"),
+    Benchmark("scaling", None, large_timeout_s=10800,
+              note="generated cases of 10, 40 and 160 files through aima analyze: most of an hour "
+                   "or more on 2 cores"),
 )
 
 

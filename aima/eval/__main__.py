@@ -1,0 +1,7 @@
+"""``python -m aima.eval``: see :mod:`aima.eval.cli`."""
+
+import sys
+
+from aima.eval.cli import main
+
+sys.exit(main())
