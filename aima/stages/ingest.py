@@ -181,12 +181,16 @@ def _reject(stores: Stores, case_id: uuid.UUID, source: SourceFile, sha256: str 
     """Record a refused file as a media item, once per content (or per path when unreadable).
 
     A file that was read keeps its md5, sha1 and hash-set matches: a known file that cannot be
-    decoded is still worth a reviewer's eye.
+    decoded is still worth a reviewer's eye. A second path with the same bytes is a ``duplicate``
+    of the first path's item, as for accepted files: the item keeps the first name and the report
+    lists the second in the item's ``also_at``.
     """
     fields = dict(original_name=source.name, source_uri=source.uri, status="rejected",
                   error_code=bad.code, error_reason=bad.reason, **(known or {}))
     for attempt in range(2):  # a parallel task may insert the same bytes between find and save
         existing = _find(stores, case_id, sha256=sha256, source_uri=source.uri)
+        if existing is not None and existing.source_uri != source.uri:
+            return _rejected_duplicate(stores, case_id, source, existing, bad, known or {})
         try:
             media_id = _save(stores, case_id, sha256, existing, fields)
             break
@@ -195,6 +199,16 @@ def _reject(stores: Stores, case_id: uuid.UUID, source: SourceFile, sha256: str 
                 raise
     return _outcome(source, "rejected", media_id=str(media_id), error_code=bad.code,
                     error=bad.reason)
+
+
+def _rejected_duplicate(stores: Stores, case_id: uuid.UUID, source: SourceFile,
+                        existing: MediaItem, bad: BadMedia, known: dict) -> StageOutcome:
+    """A refused file whose bytes are already an item of the case (found at another path)."""
+    if any(getattr(existing, name) != value for name, value in known.items()):
+        _save(stores, case_id, existing.sha256, existing, known)  # hash sets changed since
+    return _outcome(source, "duplicate", media_id=str(existing.id), error_code=bad.code,
+                    detail=_joined(f"same bytes as {existing.original_name}",
+                                   f"rejected: {bad.reason}", _matched(known)))
 
 
 def _save(stores: Stores, case_id: uuid.UUID, sha256: str | None, existing: MediaItem | None,
