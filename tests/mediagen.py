@@ -3,9 +3,10 @@
 Every helper writes into a directory the caller owns and returns what a test needs to know about
 the file it made (its path, the cut times of a scene video, the code a bad file must raise).
 Files are a few seconds long at low resolution, so a whole set is made in a few seconds.
+Commands are run, and distinct stills drawn, by :mod:`aima.eval.media`, which makes generated
+evaluation cases.
 """
 
-import colorsys
 import os
 import random
 import shutil
@@ -15,7 +16,10 @@ from io import BytesIO
 from pathlib import Path
 
 import av
-from PIL import Image, ImageDraw
+from PIL import Image
+
+from aima.eval import media
+from aima.eval.media import ffmpeg, run
 
 #: the size limit under which every file of :func:`make_bad_corpus` but ``too_large.wav`` fits
 BAD_CORPUS_MAX_BYTES = 200_000
@@ -28,18 +32,6 @@ BOMB_SIDE = 20_000
 MANY_FRAMES = 3000
 #: colours of :func:`quadrant_image`: top-left, top-right, bottom-left, bottom-right
 QUADRANTS = ((220, 30, 30), (30, 200, 30), (30, 30, 220), (240, 240, 240))
-
-
-def run(*args: str | Path) -> None:
-    """Run a command; fail with its stderr when it fails."""
-    done = subprocess.run([str(a) for a in args], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{args[0]} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
-
-
-def ffmpeg(*args: str | Path) -> None:
-    """Run ffmpeg quietly, overwriting its outputs."""
-    run("ffmpeg", "-nostdin", "-v", "error", "-y", *args)
 
 
 # ---------------------------------------------------------------------------------------- images
@@ -175,20 +167,8 @@ def make_speech_video(path: Path, text: str = SPEECH_TEXT,
 
 
 def distinct_still(index: int, width: int, height: int, seed: int = 0) -> Image.Image:
-    """A still unlike its neighbours: a background hue that moves by the golden ratio per index,
-    with a few random shapes on it."""
-    rng = random.Random(seed * 100_003 + index)
-    hue = (index * 0.618_034) % 1.0
-    red, green, blue = colorsys.hsv_to_rgb(hue, 0.7, 0.35 + 0.5 * (index % 2))
-    image = Image.new("RGB", (width, height), (int(red * 255), int(green * 255), int(blue * 255)))
-    draw = ImageDraw.Draw(image)
-    for _ in range(6):
-        x0, y0 = rng.randrange(width), rng.randrange(height)
-        x1 = x0 + rng.randrange(width // 8, width // 2)
-        y1 = y0 + rng.randrange(height // 8, height // 2)
-        colour = tuple(rng.randrange(256) for _ in range(3))
-        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x0, y0, x1, y1), fill=colour)
-    return image
+    """A still unlike its neighbours (:func:`aima.eval.media.distinct_still`)."""
+    return media.distinct_still(index, (width, height), seed)
 
 
 def make_cut_video(path: Path, scene_seconds: list[float], size: tuple[int, int] = (320, 180),

@@ -166,8 +166,9 @@ class _CaseMaker:
                 "name": name, "derived_from": source.name,
                 "variation": "re-muxed into Matroska with other metadata (same streams)"})
         k = round_ // 2
-        who = [FACE_IDS[k % 6], FACE_IDS[(k + 1) % 6], FACE_IDS[k % 6]]
-        scenes = [BACKGROUNDS[(k + s) % len(BACKGROUNDS)] for s in range(3)]
+        cycle = k // 6  # every sixth new video: other pairs of faces and of backgrounds
+        who = [FACE_IDS[k % 6], FACE_IDS[(k + 1 + cycle % 5) % 6], FACE_IDS[k % 6]]
+        scenes = [BACKGROUNDS[(k + s + 2 * cycle) % len(BACKGROUNDS)] for s in range(3)]
         phrase = PHRASES[k % len(PHRASES)]
         first = (2 * k) % len(DIALOGUE)
         samples, speech = self._said([(VOICE_A, "en", DIALOGUE[first]),
@@ -289,8 +290,9 @@ class _CaseMaker:
 
     def _faces(self, round_: int) -> TruthFile:
         size = (640, 400)
-        picture = media.photo(BACKGROUNDS[(round_ + 3) % len(BACKGROUNDS)], size)
-        who = [FACE_IDS[round_ % 6], FACE_IDS[(round_ + 1) % 6]]
+        cycle = round_ // 6  # every sixth photo: another pair of faces on another background
+        picture = media.photo(BACKGROUNDS[(round_ + 3 + cycle) % len(BACKGROUNDS)], size)
+        who = [FACE_IDS[round_ % 6], FACE_IDS[(round_ + 1 + cycle % 5) % 6]]
         faces = []
         for n, identity in enumerate(who):
             side = self.rng.randrange(100, 141)

@@ -3,7 +3,8 @@
 Faces are the astronaut photo and faces of scikit-image's ``lfw_subset`` that tests/vision/
 facegen.py hand-checked as distinct people; backgrounds and originals are scikit-image photos
 without faces or text (tests/triage/photos.py); sentences have no digits or names, so that each
-has one spelling; the English voices are those of tests/speech/speechgen.py.
+has one spelling. The test helper tests/speech/speechgen.py takes its two English voices and the
+start of its dialogue from here (an installed package may not import tests/).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ TRANSFORMS: dict[str, Callable[[Image.Image], Image.Image]] = {  # tests/triage/
 }
 PHRASES = ("NORTH GATE 7", "NO ENTRY AFTER 10 PM", "LOADING BAY B", "STAFF ONLY",
            "HARBOUR OFFICE", "EXIT TO PLATFORM 3", "KEEP THIS DOOR CLOSED", "CAMERA 12 WEST")
-#: two English voices in turn (tests/speech/speechgen.py: window embeddings 0.5 apart)
+#: two English voices in turn: a male American voice and a female variant, whose window
+#: embeddings lie 0.5 cosine apart (tests/speech/test_voices.py)
 VOICE_A, VOICE_B = "en-us", "en-us+f3"
 DIALOGUE = (
     "Good morning, thank you for coming in today.",

@@ -24,23 +24,28 @@ CUT_WINDOW_S = 1.0  # bench/bench_keyframes.py: a cut is caught by a keyframe wi
 
 
 class _Index:
-    """The report's content per file name."""
+    """The report's content per file name (a file whose bytes another file of the case has too
+    is that file's media item: its name is in the item's ``also_at``)."""
 
     def __init__(self, report: dict[str, Any]):
-        self.rows = {row["name"]: row for row in report.get("media", [])}
-        for row in report.get("media", []):  # the same bytes under other names: one media item
+        media = report.get("media", [])
+        self.rows = {row["name"]: row for row in media}
+        for row in media:
             for source in row.get("also_at") or []:
                 self.rows.setdefault(str(source).replace("\\", "/").rsplit("/", 1)[-1], row)
-        self.ids = {row["id"]: row["name"] for row in self.rows.values()}
-        self.keyframes: dict[str, list[float]] = defaultdict(list)
+        keyframes: dict[str, list[float]] = defaultdict(list)
         for item in report.get("evidence", []):
-            if item.get("kind") == "keyframe" and item.get("media_id") in self.ids:
-                self.keyframes[self.ids[item["media_id"]]].append(float(item["timestamp_s"]))
-        self.transcripts = {self.ids.get(t["media_id"]): t for t in report.get("transcripts", [])}
-        self.faces = {self.ids.get(m["media_id"]): m.get("faces", [])
-                      for m in (report.get("faces") or {}).get("media", [])}
-        self.text = {self.ids.get(m["media_id"]): m.get("lines", [])
-                     for m in report.get("text", [])}
+            if item.get("kind") == "keyframe":
+                keyframes[item.get("media_id")].append(float(item["timestamp_s"]))
+        transcripts = {t["media_id"]: t for t in report.get("transcripts", [])}
+        faces = {m["media_id"]: m.get("faces", [])
+                 for m in (report.get("faces") or {}).get("media", [])}
+        text = {m["media_id"]: m.get("lines", []) for m in report.get("text", [])}
+        ids = {name: row["id"] for name, row in self.rows.items()}
+        self.keyframes = {name: keyframes.get(i, []) for name, i in ids.items()}
+        self.transcripts = {name: transcripts[i] for name, i in ids.items() if i in transcripts}
+        self.faces = {name: faces[i] for name, i in ids.items() if i in faces}
+        self.text = {name: text[i] for name, i in ids.items() if i in text}
 
     def done(self, file: TruthFile) -> bool:
         row = self.rows.get(file.name)

@@ -1,9 +1,11 @@
 """Small media makers for generated cases: speech, stills with faces and text, videos, bad files.
 
-Adapted from the test helpers (tests/mediagen.py, tests/speech/speechgen.py and corpus.py,
-tests/vision/facegen.py and textgen.py), which this installed package may not import. Only
-ffmpeg, espeak-ng, Pillow, numpy and scikit-image's bundled photos are used; audio is decoded
-and resampled by ffmpeg and written with the standard library, so no audio library is needed.
+The test helpers take what they share with generated cases from here (an installed package may
+not import tests/): tests/mediagen.py its command runner and distinct stills,
+tests/speech/speechgen.py silence and the runner, tests/vision/facegen.py its faces and
+backgrounds. Only ffmpeg, espeak-ng, Pillow, numpy and scikit-image's bundled photos are used;
+audio is decoded and resampled by ffmpeg and written with the standard library, so no audio
+library is needed.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 RATE = 16_000
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
-#: a square around the astronaut's face in scikit-image's 512 x 512 photo (tests/vision/facegen.py)
+#: a square around the astronaut's face (Eileen Collins) in scikit-image's 512 x 512 photo
 ASTRONAUT_FACE = (165, 60, 285, 180)
 
 
@@ -30,8 +32,8 @@ def run(*args: str | Path, stdout: bool = False) -> bytes:
     try:
         done = subprocess.run([str(a) for a in args], capture_output=True)
     except FileNotFoundError:
-        raise RuntimeError(f"{args[0]} is not installed (Debian package "
-                           f"{'espeak-ng' if args[0] == 'espeak-ng' else 'ffmpeg'})") from None
+        package = {"ffprobe": "ffmpeg"}.get(str(args[0]), args[0])
+        raise RuntimeError(f"{args[0]} is not installed (Debian package {package})") from None
     if done.returncode != 0:
         raise RuntimeError(f"{args[0]} failed ({done.returncode}): "
                            f"{done.stderr.decode(errors='replace').strip()[-2000:]}")
@@ -99,11 +101,13 @@ def join_turns(turns: list[tuple[np.ndarray, object]], gap_s: float = 0.5,
 
 
 def encode_audio(source: Path, target: Path) -> Path:
-    """``source`` re-encoded into the format ``target``'s suffix names (flac, mp3, ogg, m4a)."""
+    """``source`` re-encoded into the format ``target``'s suffix names (flac, mp3, ogg, m4a,
+    wav), with the target's name as a comment: two encodings of one sound are two files (the
+    same bytes twice would be one media item of the case)."""
     codecs = {".flac": ("-c:a", "flac"), ".mp3": ("-c:a", "libmp3lame", "-b:a", "64k"),
               ".ogg": ("-c:a", "libopus", "-b:a", "32k"), ".m4a": ("-c:a", "aac", "-b:a", "64k"),
               ".wav": ("-c:a", "pcm_s16le")}
-    ffmpeg("-i", source, *codecs[target.suffix], target)
+    ffmpeg("-i", source, *codecs[target.suffix], "-metadata", f"comment={target.name}", target)
     return target
 
 
@@ -133,22 +137,25 @@ def _lfw() -> np.ndarray:
     return data.lfw_subset()
 
 
-def face(identity: str, side: int, variant: int = 0) -> Image.Image:
-    """A square face of ``side`` pixels: ``astronaut`` or ``lfw-N`` (face N of lfw_subset);
-    ``variant`` > 0 varies mirror, light and angle a little (tests/vision/facegen.py)."""
+def face(identity: str | int, side: int, variant: int = 0, *,
+         brightness: tuple[float, float] = (0.85, 1.15), tilt_deg: float = 5.0) -> Image.Image:
+    """A square face of ``side`` pixels: ``astronaut``, or face N of lfw_subset as ``lfw-N`` or
+    N. A ``variant`` > 0 is another photo of the same person: odd ones mirrored, each with its
+    brightness scaled by a factor within ``brightness`` and turned by up to ``tilt_deg`` degrees,
+    drawn from a generator seeded with the identity as given and the variant."""
     if identity == "astronaut":
         picture = _bundled("astronaut").crop(ASTRONAUT_FACE)
     else:
-        grey = (_lfw()[int(identity.removeprefix("lfw-"))] * 255).astype(np.uint8)
+        grey = (_lfw()[int(str(identity).removeprefix("lfw-"))] * 255).astype(np.uint8)
         picture = Image.fromarray(grey).convert("RGB")
     picture = picture.resize((side, side), Image.Resampling.BICUBIC)
     if variant:
         rng = random.Random(f"{identity}-{variant}")
         if variant % 2:
             picture = ImageOps.mirror(picture)
-        picture = ImageEnhance.Brightness(picture).enhance(rng.uniform(0.85, 1.15))
-        picture = picture.rotate(rng.uniform(-5, 5), resample=Image.Resampling.BICUBIC,
-                                 fillcolor=(110, 110, 110))
+        picture = ImageEnhance.Brightness(picture).enhance(rng.uniform(*brightness))
+        picture = picture.rotate(rng.uniform(-tilt_deg, tilt_deg),
+                                 resample=Image.Resampling.BICUBIC, fillcolor=(110, 110, 110))
     return picture
 
 
@@ -176,7 +183,7 @@ def text_width(text: str, size: int) -> int:
 
 def distinct_still(index: int, size: tuple[int, int], seed: int = 0) -> Image.Image:
     """A still unlike its neighbours: a hue that moves by the golden ratio per index, with a few
-    random shapes on it (tests/mediagen.py)."""
+    random shapes on it."""
     width, height = size
     rng = random.Random(seed * 100_003 + index)
     red, green, blue = colorsys.hsv_to_rgb((index * 0.618_034) % 1.0, 0.7, 0.35 + 0.5 * (index % 2))

@@ -1,12 +1,13 @@
 """Speech with known content and known timing, made with espeak-ng and sox.
 
 Every clip is 16 kHz mono 16-bit PCM. Utterances are trimmed of the silence espeak-ng puts around
-them, so that the times this module reports are where speech really starts and ends.
+them, so that the times this module reports are where speech really starts and ends. The voices,
+the first lines of the dialogue, silence and the command runner are those of generated evaluation
+cases (:mod:`aima.eval.material`, :mod:`aima.eval.media`).
 """
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-RATE = 16_000
-VOICE_A = "en-us"  # a male American voice
-VOICE_B = "en-us+f3"  # a female variant: window embeddings 0.5 cosine from VOICE_A, not 0.75
+from aima.eval import material
+from aima.eval.media import RATE, run, silence
+
+VOICE_A = material.VOICE_A  # a male American voice
+VOICE_B = material.VOICE_B  # a female variant: window embeddings 0.5 cosine from VOICE_A, not 0.75
 
 #: 32 plain English sentences for the word error rate test (no digits, no names: one spelling each)
 SENTENCES = [
@@ -54,16 +57,9 @@ SENTENCES = [
     "The lawyer read the letter out loud.",
 ]
 
-#: alternating lines of a two-voice dialogue (voice A starts)
+#: alternating lines of a two-voice dialogue (voice A starts): generated cases' eight, then four
 DIALOGUE = [
-    "Good morning, thank you for coming in today.",
-    "Thank you for having me, I was glad to help.",
-    "Can you tell me where you were last night?",
-    "I was at home with my sister until midnight.",
-    "Did anyone else see you there at that time?",
-    "Our neighbour stopped by to return a ladder.",
-    "What time did the neighbour leave the house?",
-    "I think he left a little after ten o'clock.",
+    *material.DIALOGUE,
     "Did you hear anything unusual after he left?",
     "Only the rain on the roof and a barking dog.",
     "Thank you, that is all for now.",
@@ -90,12 +86,6 @@ class Turn:
     voice: str
 
 
-def run(*args: str | Path) -> None:
-    done = subprocess.run([str(a) for a in args], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{args[0]} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
-
-
 def speak(text: str, voice: str = VOICE_A, speed: int = 150) -> np.ndarray:
     """``text`` spoken by ``voice`` as 16 kHz float32 samples, silence trimmed at both ends."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,10 +96,6 @@ def speak(text: str, voice: str = VOICE_A, speed: int = 150) -> np.ndarray:
         run("sox", "-R", raw, "-r", str(RATE), "-c", "1", "-b", "16", out, *trim, *trim)
         samples, _ = sf.read(out, dtype="float32")
     return samples
-
-
-def silence(seconds: float) -> np.ndarray:
-    return np.zeros(int(round(seconds * RATE)), dtype=np.float32)
 
 
 def write(path: Path, samples: np.ndarray) -> Path:

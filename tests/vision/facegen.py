@@ -4,29 +4,28 @@ Faces: the astronaut photo (Eileen Collins, NASA, public domain) and faces of ``
 (25 x 25 grey crops of Labeled Faces in the Wild), enlarged. ``lfw_subset`` has no identity labels
 and shows some people more than once, so the identities used here are hand-checked distinct
 people whose embeddings are also far apart (> 0.75; the same face under the variations below stays
-within 0.3). Backgrounds are face-free bundled photos. Photos are composited with Pillow; videos
-with ffmpeg (each face overlaid on its background at known times). Every helper returns where the
-faces are, so tests and benchmarks can score detection and clustering.
+within 0.3). Backgrounds are face-free bundled photos. Faces and backgrounds are made by
+:mod:`aima.eval.media`, which generated evaluation cases use too. Photos are composited with
+Pillow; videos with ffmpeg (each face overlaid on its background at known times). Every helper
+returns where the faces are, so tests and benchmarks can score detection and clustering.
 """
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
 import hashlib
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageEnhance, ImageOps
-from skimage import data
+from PIL import Image
 
-from tests.mediagen import ffmpeg
+from aima.eval import media
+from aima.eval.media import ffmpeg
+from aima.eval.media import photo as background  # a face-free bundled photo scaled to a size
 
 #: identities: "astronaut" and indices into lfw_subset's faces (0-99), distinct people
 IDENTITIES = ("astronaut", 1, 7, 31, 45, 46, 0)
 BACKGROUNDS = ("coffee", "chelsea", "rocket", "horse", "brick", "grass")
-ASTRONAUT_FACE = (165, 60, 285, 180)  # a square around her face in the 512 x 512 photo
 
 
 @dataclass(frozen=True)
@@ -39,35 +38,11 @@ class Placed:
     end_s: float | None = None
 
 
-@cache
-def _lfw() -> np.ndarray:
-    return data.lfw_subset()
-
-
 def face(identity: str | int, side: int, variant: int = 0) -> Image.Image:
     """A square RGB face picture of ``side`` pixels; ``variant`` > 0 varies mirror, light and
-    angle a little, as another photo of the same person would."""
-    if identity == "astronaut":
-        picture = Image.fromarray(data.astronaut()).crop(ASTRONAUT_FACE)
-    else:
-        grey = (_lfw()[int(identity)] * 255).astype(np.uint8)
-        picture = Image.fromarray(grey).convert("RGB")
-    picture = picture.resize((side, side), Image.Resampling.BICUBIC)
-    if variant:
-        rng = random.Random(f"{identity}-{variant}")
-        if variant % 2:
-            picture = ImageOps.mirror(picture)
-        picture = ImageEnhance.Brightness(picture).enhance(rng.uniform(0.8, 1.2))
-        picture = picture.rotate(rng.uniform(-6, 6), resample=Image.Resampling.BICUBIC,
-                                 fillcolor=(110, 110, 110))
-    return picture
-
-
-def background(name: str, size: tuple[int, int]) -> Image.Image:
-    """A face-free bundled photo, cropped to the aspect of ``size`` and scaled to it."""
-    pixels = getattr(data, name)()
-    picture = Image.fromarray(pixels).convert("RGB")
-    return ImageOps.fit(picture, size, Image.Resampling.LANCZOS)
+    angle a little, as another photo of the same person would: a little more than in generated
+    evaluation cases (the distances above and the benchmarks' figures were measured so)."""
+    return media.face(identity, side, variant, brightness=(0.8, 1.2), tilt_deg=6)
 
 
 def compose(faces: list[tuple[str | int, int, tuple[int, int]]], size=(640, 400),
