@@ -59,17 +59,16 @@ from bench._result import print_result  # noqa: E402
 
 
 def pipeline_api():
-    """(ingest_file, preprocess(stores, settings, media_id), expand_sources, jobs, task options)."""
+    """(ingest_file, preprocess(stores, settings, media_id), jobs, task options)."""
     from aima.pipeline import jobs
     from aima.pipeline.runner import run_media_stage
-    from aima.pipeline.sources import expand_sources
     from aima.stages.ingest import ingest_file
     from aima.tasks.options import TASK_OPTIONS
 
     def preprocess(stores, settings, media_id):
         return run_media_stage(stores, "preprocess", media_id, reanalyse=False)
 
-    return ingest_file, preprocess, expand_sources, jobs, TASK_OPTIONS
+    return ingest_file, preprocess, jobs, TASK_OPTIONS
 
 
 # --- input ------------------------------------------------------------------------------------
@@ -108,39 +107,33 @@ def since(start: tuple[float, float, float], name: str | None = None) -> tuple[f
 
 def baseline(case: str, sources: list[str]) -> tuple[tuple[float, float], dict]:
     """The flow's work without Prefect (same steps, same order per file): (wall, CPU), phases."""
+    from aima.flows.analyze import open_batch
     from aima.report import build_report
     from aima.settings import load_settings
-    from aima.storage import audit, open_stores
-    from aima.storage.cases import get_or_create_case
+    from aima.storage import open_stores
     from aima.storage.objects import case_prefix
 
-    ingest_file, preprocess, expand_sources, jobs, _ = pipeline_api()
+    ingest_file, preprocess, jobs, _ = pipeline_api()
     start = clock()
     stores = open_stores(load_settings())  # the flow: runtime.stores(), same settings source
     opened = time.perf_counter()
     try:
         settings = stores.settings
-        the_case = get_or_create_case(stores.metadata, case)
+        the_case, batch, runs = open_batch(stores, case, sources)
         case_id = str(the_case.id)
-        files = expand_sources(sources, settings)
-        audit.record(stores.metadata, actor=settings.actor, action="case.analyse",
-                     case_id=case_id, details={"sources": sources, "files": len(files),
-                                               "reanalyse": False, "flow_run_id": None})
-        batch = jobs.start_batch(stores.metadata, the_case.id, sources, None)
-        job_ids = jobs.add_file_jobs(stores.metadata, the_case.id, batch, files)
-        for source, job_id in zip(files, job_ids):
-            outcome = ingest_file(stores, settings, case_id, source)
+        for run in runs:
+            outcome = ingest_file(stores, settings, case_id, run.source)
             if outcome.status in ("rejected", "duplicate", "failed"):
-                jobs.finish_job(stores.metadata, job_id, outcome.status,
+                jobs.finish_job(stores.metadata, run.job_id, outcome.status,
                                 media_id=outcome.media_id, error=outcome.error)
                 continue
             done = preprocess(stores, settings, outcome.media_id)
             if done.status == "failed":
-                jobs.finish_job(stores.metadata, job_id, "failed", media_id=outcome.media_id,
+                jobs.finish_job(stores.metadata, run.job_id, "failed", media_id=outcome.media_id,
                                 error=getattr(done, "error", None))
                 continue
             jobs.set_media_status(stores.metadata, outcome.media_id, "done")
-            jobs.finish_job(stores.metadata, job_id, "done", media_id=outcome.media_id)
+            jobs.finish_job(stores.metadata, run.job_id, "done", media_id=outcome.media_id)
         stores.documents.query(case_id, stage="diarize")  # the flow's check for case stages
         worked = time.perf_counter()
         report = build_report(stores, the_case)

@@ -114,32 +114,18 @@ def _text(n: int) -> str:
 
 def plain_analysis(case: str, sources: list[str]) -> tuple[int, list[dict]]:
     """The flow's work without Prefect (see the module docstring): (steps run, report rows)."""
-    from aima.flows.analyze import _write_exports
-    from aima.flows.scheduling import FileRun
+    from aima.flows.analyze import _write_exports, open_batch
     from aima.report import build_report
-    from aima.storage import audit
-    from aima.storage.cases import get_or_create_case
     from aima.pipeline import jobs
-    from aima.pipeline.sources import expand_sources
     from aima.tasks import runtime
 
     runtime.configure(model_profile=None)
     stores = runtime.stores()
     logger = logging.getLogger("bench.plain")
     try:
-        settings = stores.settings
-        the_case = get_or_create_case(stores.metadata, case)
+        the_case, batch, runs = open_batch(stores, case, sources)
         case_id = str(the_case.id)
-        files = expand_sources(sources, settings)
-        audit.record(stores.metadata, actor=settings.actor, action="case.analyse",
-                     case_id=case_id, details={"sources": sources, "files": len(files),
-                                               "reanalyse": False, "context": None,
-                                               "model_profile": settings.model_profile,
-                                               "flow_run_id": None})
-        batch = jobs.start_batch(stores.metadata, the_case.id, sources, None)
-        job_ids = jobs.add_file_jobs(stores.metadata, the_case.id, batch, files)
-        runs = [FileRun(job_id, source) for source, job_id in zip(files, job_ids)]
-        steps = _plain_files(runs, stores, case_id, settings.cpu_concurrency, logger)
+        steps = _plain_files(runs, stores, case_id, stores.settings.cpu_concurrency, logger)
         steps += _plain_case_stages(stores, case_id, logger)
         report = build_report(stores, the_case)
         failures = sum(row["status"] in ("failed", "rejected") for row in report["media"])

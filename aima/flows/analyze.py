@@ -16,7 +16,7 @@ import uuid
 from datetime import UTC, datetime
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from prefect import flow, get_run_logger, pause_flow_run
 from prefect.context import FlowRunContext
@@ -49,6 +49,7 @@ from aima.stages import registry
 from aima.stages.base import CaseStage, MediaStage
 from aima.storage import audit
 from aima.storage.cases import get_or_create_case, set_case_context
+from aima.storage.models import Case
 from aima.storage.objects import case_prefix
 from aima.tasks import runtime
 from aima.gateway import actor_label
@@ -90,20 +91,11 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False,
     try:
         settings = stores.settings
         _check_data_dir(settings)
-        the_case = get_or_create_case(stores.metadata, case)
+        the_case, batch, runs = open_batch(
+            stores, case, sources, reanalyse=reanalyse, context=context,
+            flow_run_id=str(flow_run.id) if flow_run.id else None)
         case_id = str(the_case.id)
-        if context is not None:
-            set_case_context(stores.metadata, case_id, context)
-            the_case.context = context
-        files = expand_sources(sources, settings)
-        audit.record(stores.metadata, actor=settings.actor, action="case.analyse", case_id=case_id,
-                     details={"sources": sources, "files": len(files), "reanalyse": reanalyse,
-                              "context": context, "model_profile": settings.model_profile,
-                              "flow_run_id": str(flow_run.id) if flow_run.id else None})
-        batch = jobs.start_batch(stores.metadata, the_case.id, sources,
-                                 str(flow_run.id) if flow_run.id else None)
-        job_ids = jobs.add_file_jobs(stores.metadata, the_case.id, batch, files)
-        logger.info("case %s (%s): %d files to analyse", case, case_id, len(files))
+        logger.info("case %s (%s): %d files to analyse", case, case_id, len(runs))
         gpu = None
         if settings.gpu_pool:
             gpu = GpuDispatch(stores, case, case_id, logger, reanalyse=reanalyse,
@@ -111,7 +103,6 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False,
                               auto_approve_usd=(settings.auto_approve_usd if auto_approve_usd
                                                 is None else auto_approve_usd),
                               approve=approve)
-        runs = [FileRun(job_id, source) for source, job_id in zip(files, job_ids)]
         _run_files(runs, stores, case, case_id, logger, reanalyse=reanalyse, gpu=gpu)
 
         case_outcomes = _case_stages(case_id, stores, logger, gpu)
@@ -133,6 +124,40 @@ def analyze_media(case: str, sources: list[str], reanalyse: bool = False,
                                 for name, o in case_outcomes.items()}}
     finally:
         runtime.close()
+
+
+class OpenedBatch(NamedTuple):
+    """What :func:`open_batch` made: the case, its batch job and one :class:`FileRun` a file."""
+
+    case: Case
+    batch: uuid.UUID
+    runs: list[FileRun]
+
+
+def open_batch(stores, case: str, sources: list[str], *, reanalyse: bool = False,
+               context: str | None = None, flow_run_id: str | None = None) -> OpenedBatch:
+    """The opening of an analysis: the case (created on first use; ``context`` kept on it when
+    given), the files of ``sources``, the ``case.analyse`` audit event, the batch job and a
+    pending job a file.
+
+    The flow opens every run with it, and so do the benchmarks that time the flow's work without
+    Prefect (bench/bench_orchestration.py, bench/bench_ingest.py).
+    """
+    settings = stores.settings
+    the_case = get_or_create_case(stores.metadata, case)
+    case_id = str(the_case.id)
+    if context is not None:
+        set_case_context(stores.metadata, case_id, context)
+        the_case.context = context
+    files = expand_sources(sources, settings)
+    audit.record(stores.metadata, actor=settings.actor, action="case.analyse", case_id=case_id,
+                 details={"sources": sources, "files": len(files), "reanalyse": reanalyse,
+                          "context": context, "model_profile": settings.model_profile,
+                          "flow_run_id": flow_run_id})
+    batch = jobs.start_batch(stores.metadata, the_case.id, sources, flow_run_id)
+    job_ids = jobs.add_file_jobs(stores.metadata, the_case.id, batch, files)
+    return OpenedBatch(the_case, batch,
+                       [FileRun(job_id, source) for source, job_id in zip(files, job_ids)])
 
 
 def _ui_actor(context) -> str | None:
