@@ -14,8 +14,9 @@ report, in this order:
   of an empty answer): the floor under every fusion;
 - **single**: the whole case in one call (``strategy="single"``), as ``auto`` does when the
   case fits the window;
-- **hierarchical**: one call per file (chunked where a file does not fit), then one merging
-  call (``strategy="hierarchical"``), as ``auto`` does for a case too long for one prompt.
+- **hierarchical**: the files' facts packed into as few calls as hold them (a file too long
+  for one prompt in chunks), then one merging call (``strategy="hierarchical"``), as ``auto``
+  does for a case too long for one prompt.
 
 Prints per run: wall seconds, seconds per case minute, calls, prompt and reply tokens, the
 narrative's status and grounding counts; the ratios hierarchical / single of time and tokens

@@ -11,13 +11,18 @@ How the facts reach the model (``strategy``):
 ``single``
     the whole case in one call; used by ``auto`` when the prompt fits the context window.
 ``hierarchical``
-    one call per file, a file whose facts do not fit split into chunks that do (sized with the
+    the files' facts packed in order into as few prompts as hold them (several small files to a
+    call; a file whose facts do not fit one prompt split into chunks that do, sized with the
     model's :meth:`count_tokens`); each answer is grounded and rendered as lines; then one call
     for the case gets the case overview and those partial narratives. When the partials do not
     fit one prompt, groups of them are merged first, level by level (a tree), until they do.
+    The number of calls grows with the facts' tokens, not with the number of files: one call
+    per file made a 160-file case 88 calls, each writing to its token limit with a small model.
 
-Each reply gets at most ``reply_tokens`` tokens (default: a quarter of the context window,
-capped by the model's ``max_new_tokens``); a prompt gets the rest of the window.
+The case-level reply gets at most ``reply_tokens`` tokens (default: a quarter of the context
+window, capped by the model's ``max_new_tokens``); a partial one (a file, a pack of files, a
+merged group) half of that, at least :data:`PARTIAL_REPLY_FLOOR`, since it is only read by the
+next call. A prompt gets the rest of the window.
 
 A malformed answer (not JSON, wrong types, cut off before its first complete part) is asked
 for once more (``repairs``) with a note asking for a shorter, complete one. A partial answer
@@ -33,22 +38,24 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from aima.fusion.facts import CaseFacts, case_facts
+from aima.fusion.facts import CaseFacts, MediaFacts, case_facts
 from aima.fusion.grounding import (
     TIME_TOLERANCE_S, EvidenceIndex, Malformed, ground, read_answer,
 )
 from aima.fusion.prompt import (
-    PROMPT_VERSION, REPAIR_TOKENS, Messages, case_prompt, fit_lines, media_prompt,
+    PROMPT_VERSION, REPAIR_TOKENS, Messages, case_prompt, files_prompt, fit_lines, media_prompt,
     prompt_tokens, render_partial, repair_prompt, single_prompt,
 )
 from aima.fusion.schema import SCHEMA_VERSION, Narrative, answer_schema, empty_narrative
 
 Strategy = Literal["auto", "single", "hierarchical"]
 MIN_REPLY_TOKENS = 256
+PARTIAL_REPLY_FLOOR = 512  # a partial reply is cut to half the case-level one, never below this
 MIN_PARTIAL_TOKENS = 128  # room a merging prompt must leave for partial narratives
 MARGIN_TOKENS = 32  # between the prompt's counted size and the window: template differences
 RAW_CHARS = 2000
@@ -84,19 +91,38 @@ class _Run:
     tolerance_s: float
     repairs: int
     calls: list[CallRecord] = field(default_factory=list)
+    _counted: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def partial_tokens(self) -> int:
+        """The reply cap of a partial call (a file, a pack of files, a merged group)."""
+        return max(min(PARTIAL_REPLY_FLOOR, self.reply_tokens), self.reply_tokens // 2)
 
     @property
     def budget(self) -> int:
-        return self.llm.context_tokens - self.reply_tokens - MARGIN_TOKENS - REPAIR_TOKENS
+        """The prompt budget of the case-level call."""
+        return self.budget_for(self.reply_tokens)
+
+    def budget_for(self, reply_tokens: int) -> int:
+        return self.llm.context_tokens - reply_tokens - MARGIN_TOKENS - REPAIR_TOKENS
+
+    def count(self, text: str) -> int:
+        """The model's token count of ``text``, each distinct text counted once."""
+        if text not in self._counted:
+            self._counted[text] = self.llm.count_tokens(text)
+        return self._counted[text]
 
     def size(self, messages: Messages) -> int:
-        return prompt_tokens(messages, self.llm.count_tokens)
+        return prompt_tokens(messages, self.count)
 
-    def ask(self, scope: str, messages: Messages) -> tuple[Narrative | None, str | None]:
+    def ask(self, scope: str, messages: Messages,
+            reply_tokens: int | None = None) -> tuple[Narrative | None, str | None]:
         """One call, grounded, with up to ``repairs`` more attempts after a malformed answer;
-        (narrative, None) or (None, why the last attempt failed)."""
+        (narrative, None) or (None, why the last attempt failed). ``reply_tokens``: the reply's
+        cap, the case-level one when not given."""
         from aima.models.llm import PromptTooLong
 
+        reply_tokens = reply_tokens or self.reply_tokens
         record = CallRecord(scope, self.size(messages))
         self.calls.append(record)
         prompt = messages
@@ -107,7 +133,7 @@ class _Run:
             record.attempts = attempt + 1
             started = time.perf_counter()
             try:
-                reply = self.llm.chat_json(prompt, answer_schema(), max_tokens=self.reply_tokens)
+                reply = self.llm.chat_json(prompt, answer_schema(), max_tokens=reply_tokens)
             except PromptTooLong as exc:
                 record.status, record.error = "failed", str(exc)
                 return None, record.error
@@ -190,28 +216,16 @@ def fuse_report(report: dict[str, Any], llm: Any, *, strategy: Strategy = "auto"
 
 
 def _hierarchical(run: _Run) -> tuple[Narrative | None, str | None]:
-    facts, count = run.facts, run.llm.count_tokens
+    facts, count = run.facts, run.count
     overview = _overview(run)  # checked first: no file call is made for a prompt that cannot merge
     partials: list[str] = []
     failures: list[str] = []
-    for item in facts.media:
-        if not item.facts:
-            continue  # its header is in the case overview
-        fixed = run.size(media_prompt(facts, item, []))
-        if fixed >= run.budget:
-            raise ContextTooSmall(f"the prompt for file {item.alias} alone takes {fixed} tokens "
-                                  f"of a {run.budget}-token budget")
-        chunks = fit_lines([f.render(facts.aliases) for f in item.facts], run.budget - fixed, count)
-        for part, lines in enumerate(chunks, start=1):
-            scope = f"file {item.alias}"
-            if len(chunks) > 1:
-                scope += f" part {part}/{len(chunks)}"
-            narrative, error = run.ask(scope, media_prompt(facts, item, lines, part, len(chunks)))
-            if narrative is None:
-                failures.append(f"{scope}: {error}")
-                continue
-            partials.append(render_partial(narrative, facts.aliases,
-                                           f'Narrative of {scope} "{item.name}"'))
+    for scope, title, messages in _file_calls(run):
+        narrative, error = run.ask(scope, messages, run.partial_tokens)
+        if narrative is None:
+            failures.append(f"{scope}: {error}")
+            continue
+        partials.append(render_partial(narrative, facts.aliases, title))
     if failures and not partials:
         return None, f"every file's answer failed ({failures[0]})"
     level = 0
@@ -237,7 +251,8 @@ def _hierarchical(run: _Run) -> tuple[Narrative | None, str | None]:
                 merged.append(group[0])
                 continue
             scope = f"group {n}/{len(groups)} (level {level})"
-            narrative, error = run.ask(scope, case_prompt(facts, overview, group, final=False))
+            narrative, error = run.ask(scope, case_prompt(facts, overview, group, final=False),
+                                       run.partial_tokens)
             if narrative is not None:
                 merged.append(render_partial(narrative, facts.aliases, f"Narrative of {scope}"))
         if not merged:
@@ -245,15 +260,62 @@ def _hierarchical(run: _Run) -> tuple[Narrative | None, str | None]:
         partials = merged
 
 
+def _file_calls(run: _Run) -> Iterator[tuple[str, str, Messages]]:
+    """(scope, title of its partial, prompt) of every file-level call, in file order: files
+    packed together while their facts fit one prompt, a larger file alone in parts."""
+    facts, count = run.facts, run.count
+    budget = run.budget_for(run.partial_tokens)
+    room = budget - run.size(files_prompt(facts, []))
+    pack: list[tuple[MediaFacts, list[str]]] = []
+    used = 0
+    for item in facts.media:
+        if not item.facts:
+            continue  # its header is in the case overview
+        lines = [f.render(facts.aliases) for f in item.facts]
+        size = (count(item.header) + sum(count(line) + 1 for line in lines)
+                + count(item.alias) + 4)  # the blank line, the file's name in the list
+        if size <= room:
+            if pack and used + size > room:
+                yield _pack_call(facts, pack)
+                pack, used = [], 0
+            pack.append((item, lines))
+            used += size
+            continue
+        if pack:
+            yield _pack_call(facts, pack)
+            pack, used = [], 0
+        fixed = run.size(media_prompt(facts, item, []))
+        if fixed >= budget:
+            raise ContextTooSmall(f"the prompt for file {item.alias} alone takes {fixed} tokens "
+                                  f"of a {budget}-token budget")
+        chunks = fit_lines(lines, budget - fixed, count)
+        for part, chunk in enumerate(chunks, start=1):
+            scope = f"file {item.alias} part {part}/{len(chunks)}"
+            yield (scope, f'Narrative of {scope} "{item.name}"',
+                   media_prompt(facts, item, chunk, part, len(chunks)))
+    if pack:
+        yield _pack_call(facts, pack)
+
+
+def _pack_call(facts: CaseFacts,
+               pack: list[tuple[MediaFacts, list[str]]]) -> tuple[str, str, Messages]:
+    if len(pack) == 1:
+        item, lines = pack[0]
+        return (f"file {item.alias}", f'Narrative of file {item.alias} "{item.name}"',
+                media_prompt(facts, item, lines))
+    scope = f"files {pack[0][0].alias}-{pack[-1][0].alias} ({len(pack)})"
+    return scope, f"Narrative of {scope}", files_prompt(facts, pack)
+
+
 def _overview(run: _Run) -> list[str]:
     """The case overview lines, cut to half the room a merging prompt leaves (a case with very
     many persons); raises :class:`ContextTooSmall` when too little room is left for partials."""
     lines = run.facts.overview()
     room = run.budget - run.size(case_prompt(run.facts, [], [], final=False))
-    chunks = fit_lines(lines, max(1, room // 2), run.llm.count_tokens)
+    chunks = fit_lines(lines, max(1, room // 2), run.count)
     if len(chunks) > 1:
         lines = chunks[0] + [f"({len(lines) - len(chunks[0])} more case lines not shown)"]
-    left = room - sum(run.llm.count_tokens(line) + 1 for line in lines)
+    left = room - sum(run.count(line) + 1 for line in lines)
     if left < MIN_PARTIAL_TOKENS:
         raise ContextTooSmall(f"a {run.budget}-token prompt leaves {left} tokens for partial "
                               f"narratives beside the instructions and the case overview")

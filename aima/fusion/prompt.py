@@ -3,6 +3,7 @@
 Three kinds of prompt, all answered with one :class:`~aima.fusion.schema.NarrativeAnswer`:
 
 - :func:`single_prompt`: the whole case in one call, when its facts fit the context window;
+- :func:`files_prompt`: the facts of several small files together (as many as fit one prompt);
 - :func:`media_prompt`: the facts of one file, or of one chunk of a file that does not fit;
 - :func:`case_prompt`: the case overview (files, persons, links, counts) and narratives already
   written for parts of the case (rendered by :func:`render_partial` as lines ending with their
@@ -25,7 +26,7 @@ from collections.abc import Callable, Sequence
 from aima.fusion.facts import Aliases, CaseFacts, MediaFacts
 from aima.fusion.schema import Narrative
 
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"
 MAX_CONTEXT_CHARS = 2000  # the case owner's note is cut there
 MESSAGE_OVERHEAD_TOKENS = 8  # a chat template's role markers and separators, per message
 
@@ -81,6 +82,15 @@ def single_prompt(facts: CaseFacts) -> Messages:
     return _messages(
         f"{_context(facts)}\n\nFacts of the whole case:\n" + "\n".join(case) + "\n\n"
         + "\n\n".join(body) + "\n\nWrite the narrative of the whole case as JSON.")
+
+
+def files_prompt(facts: CaseFacts, blocks: Sequence[tuple[MediaFacts, Sequence[str]]]) -> Messages:
+    """The prompt for several files at once: each file's header and its ``lines``."""
+    names = ", ".join(item.alias for item, _ in blocks)
+    body = "\n\n".join(f"{item.header}\n" + "\n".join(lines) for item, lines in blocks)
+    return _messages(
+        f"{_context(facts)}\n\nFacts of files {names}:\n{body}"
+        f"\n\nWrite the narrative of these files as JSON: only what these facts show.")
 
 
 def media_prompt(facts: CaseFacts, item: MediaFacts, lines: Sequence[str], part: int = 1,

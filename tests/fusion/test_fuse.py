@@ -93,6 +93,37 @@ def test_a_large_case_is_split_per_file_and_chunk_within_the_budget_and_merged_a
     assert _all_ids_exist(document, report) > 0
 
 
+def test_many_small_files_are_packed_into_few_calls_each_fact_once():
+    """Calls grow with the facts' tokens, not with the number of files (one call per file made
+    a 160-file case 88 calls)."""
+    report = long_report(segments=6, files=24)
+    llm = ScriptedLLM(faithful, context_tokens=3072, max_new_tokens=512)
+    document = fuse_report(report, llm)
+    assert document["strategy"] == "hierarchical"
+    file_calls = [c for c in llm.calls if "Facts of file" in c["messages"][1]["content"]]
+    packs = [c for c in document["calls"] if c["scope"].startswith("files ")]
+    assert packs and len(file_calls) <= 24 // 3
+    assert re.fullmatch(r"files m1-m\d+ \(\d+\)", packs[0]["scope"])
+    cited = sorted(re.findall(r"\[seg:(m\d+:\d+)\]", "".join(
+        c["messages"][1]["content"] for c in file_calls)))
+    assert cited == sorted(f"m{f}:{n}" for f in range(1, 25) for n in range(6))
+    for call in llm.calls:
+        assert call["prompt_tokens"] + call["max_tokens"] <= 3072
+    assert document["narrative"]["status"] == "written"
+    assert document["calls"][-1]["scope"] == "case"
+
+
+def test_a_partial_reply_gets_half_the_case_level_reply_and_its_prompt_the_rest():
+    report = long_report(segments=4, files=100)
+    llm = ScriptedLLM(faithful, context_tokens=8192, max_new_tokens=2048)
+    document = fuse_report(report, llm)
+    assert document["strategy"] == "hierarchical"
+    assert {c["max_tokens"] for c in llm.calls[:-1]} == {1024}
+    assert llm.calls[-1]["max_tokens"] == 2048
+    assert max(c["prompt_tokens"] for c in llm.calls[:-1]) > 8192 - 2048
+    assert llm.calls[-1]["prompt_tokens"] <= 8192 - 2048
+
+
 def test_partials_that_do_not_fit_one_prompt_are_merged_in_groups_first():
     report = long_report(segments=240, files=2)
     llm = ScriptedLLM(faithful, context_tokens=2048, max_new_tokens=512)
