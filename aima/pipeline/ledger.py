@@ -128,7 +128,9 @@ class StageLedger:
     def run(self, key: StageKey) -> Iterator[dict[str, Any]]:
         """Record one attempt of a stage: running, then done (or failed with the error).
 
-        The body may set ``record["output_ref"]``. A :class:`StageFailed` raised in the body is
+        The body may set ``record["output_ref"]``, and ``record["remote_s"]``: seconds the
+        compute took on another machine (a GPU job), added to the run's duration, which would
+        otherwise time only reading the result back and recording it. A :class:`StageFailed` raised in the body is
         recorded and re-raised; any other exception is recorded as ``error`` and re-raised too.
         """
         started = time.monotonic()
@@ -153,14 +155,16 @@ class StageLedger:
             )
             self._finish(run_id, started, "failed", error_code=code, error=reason)
             raise
-        self._finish(run_id, started, "done", output_ref=record.get("output_ref"))
+        self._finish(run_id, started, "done", output_ref=record.get("output_ref"),
+                     remote_s=record.get("remote_s"))
 
-    def _finish(self, run_id, started: float, status: str, **fields) -> None:
+    def _finish(self, run_id, started: float, status: str, *, remote_s: float | None = None,
+                **fields) -> None:
         with self.database.session() as session:
             run = session.get(StageRun, run_id)
             run.status = status
             run.finished_at = utcnow()
-            run.duration_s = round(time.monotonic() - started, 4)
+            run.duration_s = round(time.monotonic() - started + (remote_s or 0.0), 4)
             for name, value in fields.items():
                 setattr(run, name, value)
 

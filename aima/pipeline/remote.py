@@ -22,6 +22,7 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -156,7 +157,8 @@ def read_result(objects, stage: str, media_id: str, result_key: str) -> Computed
         raise BadMedia(payload["error"]["code"], payload["error"]["reason"])
     if "failure" in payload:
         raise RuntimeError(f"the remote {stage} job for {media_id} failed: {payload['failure']}")
-    return Computed(result=payload["result"], warnings=payload.get("warnings", []))
+    return Computed(result=payload["result"], warnings=payload.get("warnings", []),
+                    remote_s=payload.get("seconds"))
 
 
 def run_job(job: RemoteJob, model: Any = None) -> None:
@@ -166,6 +168,7 @@ def run_job(job: RemoteJob, model: Any = None) -> None:
     stage = registry.get(job.stage)
     if model is None and job.model_kind:
         model = load_job_model(job.model_kind, job.model_profile)
+    started = time.perf_counter()  # the job's own time, inputs and uploads included
     with tempfile.TemporaryDirectory(prefix=f"aima-{job.stage}-") as scratch:
         inputs = {}
         for name, url in job.inputs.items():
@@ -189,7 +192,8 @@ def run_job(job: RemoteJob, model: Any = None) -> None:
         for relative, path in computed.files.items():
             _upload_file(job.outputs[relative], path)
         _upload_bytes(job.result_url, json.dumps(
-            {"result": computed.result, "warnings": computed.warnings}).encode())
+            {"result": computed.result, "warnings": computed.warnings,
+             "seconds": round(time.perf_counter() - started, 3)}).encode())
 
 
 def _job_data(job: RemoteJob, scratch: Path) -> dict[str, Any]:

@@ -165,6 +165,7 @@ def complete_media_stage(prepared: Prepared, executor: Executor) -> StageOutcome
                 raise StageFailed(bad.code, bad.reason) from None
             summary = stage.record(ctx, item, prepared.plan, computed)
             run["output_ref"] = _output_ref(stage, item.id)
+            run["remote_s"] = computed.remote_s
     except StageFailed as failed:
         set_media_status(stores.metadata, item.id, "failed", failed.code, failed.reason)
         return prepared.outcome("failed", error_code=failed.code, error=failed.reason)

@@ -65,6 +65,8 @@ class Computed:
     result: dict[str, Any]  # JSON-serialisable
     files: dict[str, Path] = field(default_factory=dict)  # key relative to the case -> local file
     warnings: list[str] = field(default_factory=list)
+    # seconds the compute took elsewhere (a GPU machine's job), for the stage's ledger duration
+    remote_s: float | None = None
 
 
 @dataclass(frozen=True)

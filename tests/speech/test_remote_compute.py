@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 
+from aima.pipeline import remote
 from aima.pipeline.remote import PresignedExecutor, RemoteJob
 from aima.pipeline.runner import run_media_stage
 from aima.pipeline.sources import SourceFile
@@ -22,7 +23,7 @@ from aima.storage.models import StageRun
 
 
 def test_transcribe_computes_in_a_process_that_holds_only_presigned_urls(
-        tmp_path, s3_server, recognizer, model_cache, english_clip):
+        tmp_path, s3_server, recognizer, model_cache, english_clip, monkeypatch):
     settings = Settings(
         data_dir=tmp_path / "parent", objects_url="s3://aima-remote",
         s3=S3Settings(endpoint=s3_server.endpoint, access_key=s3_server.access_key,
@@ -32,6 +33,15 @@ def test_transcribe_computes_in_a_process_that_holds_only_presigned_urls(
     child_env.update(HF_HUB_OFFLINE="1", AIMA_MODEL_CACHE_DIR=str(model_cache),
                      AIMA_DATA_DIR=str(tmp_path / "child"))
     jobs: list[str] = []
+    reported: list[float | None] = []  # the job's own seconds, as the parent reads them back
+    read_back = remote.read_result
+
+    def read_result(*args, **kwargs):
+        computed = read_back(*args, **kwargs)
+        reported.append(computed.remote_s)
+        return computed
+
+    monkeypatch.setattr(remote, "read_result", read_result)
 
     def launch(job: RemoteJob) -> None:
         path = tmp_path / "job.json"
@@ -58,6 +68,10 @@ def test_transcribe_computes_in_a_process_that_holds_only_presigned_urls(
         with stores.metadata.session() as session:
             run = session.query(StageRun).filter_by(stage="transcribe").one()
             assert (run.status, run.attempts) == ("done", 1)
+            # the ledger's duration counts the job's time on the other machine, not only the
+            # parent's reading back and recording
+            (seconds,) = reported
+            assert seconds is not None and seconds > 0 and run.duration_s >= seconds
         work = [info.key for info in stores.objects.list(f"cases/{case.id}/work/")]
         assert work == []  # the result object is removed once recorded
 
