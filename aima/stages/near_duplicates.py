@@ -1,11 +1,13 @@
 """Near-duplicates (case stage): the case's images and videos grouped into near-duplicate stacks.
 
-Reads the perceptual hashes that preprocess stored (``phash`` of an image; for a video ``phash``
-of each keyframe and the ``signature``, one frame a second), groups the items with
-:func:`aima.triage.stacks.find_stacks` within ``AIMA_NEAR_DUPLICATE_MAX_DISTANCE`` bits (default
-10) and writes the ``near-duplicates`` case document::
+Reads the perceptual hashes that preprocess stored (``phash`` of an image, with its detail hash;
+for a video ``phash`` of each keyframe and the ``signature``, one frame a second), groups the
+items with :func:`aima.triage.stacks.find_stacks` within ``AIMA_NEAR_DUPLICATE_MAX_DISTANCE`` bits
+(default 10), two images only where their detail hashes agree (at most ``max_detail_distance``
+of their 1,024 bits apart; an image preprocessed before detail hashes is judged on its 64-bit
+hash alone), and writes the ``near-duplicates`` case document::
 
-    {"algorithm", "max_distance", "min_containment",
+    {"algorithm", "max_distance", "min_containment", "detail_algorithm", "max_detail_distance",
      "stacks": [{"id": "stack-1", "media_type", "representative": media id, "size",
                  "members": [{"media_id", "name", "representative", "distance",
                               "containment"}]}],
@@ -14,8 +16,9 @@ of each keyframe and the ``signature``, one frame a second), groups the items wi
 
 Stacks are numbered afresh on each run (largest first, then by the representative's name): a stack
 id names a stack within one report. Exact copies never reach this stage (ingest keeps one item per
-sha256 and lists the other paths as ``also_at``). Every file is still analysed; a setting that
-analyses only each stack's representative is not offered yet.
+sha256 and lists the other paths as ``also_at``). Every file is still analysed, unless
+``AIMA_NEAR_DUPLICATE_REPRESENTATIVES_ONLY`` leaves an image to its better copy
+(:mod:`aima.triage.representatives`, which links two images as this stage does).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from aima.stages.base import CaseStage, StageContext, Summary
 from aima.stages.ingest import OK_STATUSES
 from aima.storage import Stores
 from aima.storage.models import MediaItem
-from aima.triage.phash import ALGORITHM, PictureHash
+from aima.triage.phash import ALGORITHM, DETAIL_ALGORITHM, DETAIL_MAX_DISTANCE, PictureHash
 from aima.triage.stacks import MIN_CONTAINMENT, Candidate, find_stacks
 
 DOCUMENT = ("near-duplicates", "case")  # (stage, key) of the case document
@@ -68,6 +71,7 @@ def stack_case(stores: Stores, case_id: str, *, max_distance: int) -> dict[str, 
     in_stacks = sum(len(stack.members) for stack in stacks)
     document = {
         "algorithm": ALGORITHM, "max_distance": max_distance, "min_containment": MIN_CONTAINMENT,
+        "detail_algorithm": DETAIL_ALGORITHM, "max_detail_distance": DETAIL_MAX_DISTANCE,
         "stacks": [stack.as_dict(n) for n, stack in enumerate(stacks, start=1)],
         "not_hashed": not_hashed,
         "counts": {"hashed": len(candidates), "not_hashed": len(not_hashed),

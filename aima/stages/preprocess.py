@@ -51,7 +51,7 @@ JPEG_QUALITY = 90
 
 class Preprocess(MediaStage):
     name = "preprocess"
-    version = "2"  # 2: perceptual hashes, capture time and position
+    version = "3"  # 2: perceptual hashes, capture time and position; 3: detail hashes of images
     needs = ("ingest",)
     description = ("probe; keyframes, 16 kHz audio track and thumbnails into the object store; "
                    "perceptual hashes, capture time and place")
@@ -112,7 +112,7 @@ class Preprocess(MediaStage):
                     "key": jpeg(f"keyframes/{media_id}/{n:05d}.jpg", _jpeg(frame.image)),
                     "thumbnail_key": jpeg(f"thumbnails/{media_id}/{n:05d}.jpg",
                                           thumbnail_jpeg(frame.image, THUMBNAIL_SIDE)),
-                    "phash": picture_hash(frame.image).as_dict(),
+                    "phash": picture_hash(frame.image, detail=False).as_dict(),
                 })
             if document["keyframes"]:
                 document["thumbnail_key"] = document["keyframes"][0]["thumbnail_key"]

@@ -1,14 +1,15 @@
 """One picture per stack: leave a near-duplicate image to the best copy of it in the case.
 
 With ``AIMA_NEAR_DUPLICATE_REPRESENTATIVES_ONLY=true`` the analysis stages after ``preprocess``
-skip an image when another image of the case, already preprocessed, is within
-``AIMA_NEAR_DUPLICATE_MAX_DISTANCE`` bits of it and ranks before it as a stack representative
-(:meth:`aima.triage.stacks.Candidate.rank`: more pixels, then larger, then by name). The skipped
-copy stays in the report with the reason and its ``near_duplicate_of``; the representative is
-analysed. The look-up happens when the copy reaches its first analysis stage, so a better copy
-that has not been preprocessed by then does not count: the copy is then analysed too (work done
-twice, nothing missed). Videos are always analysed: a clip's stack is known only from its whole
-signature, and a clip may hold what the longer video does not.
+skip an image when another image of the case, already preprocessed, shows the same picture (within
+``AIMA_NEAR_DUPLICATE_MAX_DISTANCE`` bits, detail hashes agreeing: the link of
+:mod:`aima.triage.stacks`, :func:`aima.triage.phash.same_picture`) and ranks before it as a stack
+representative (:meth:`aima.triage.stacks.Candidate.rank`: more pixels, then larger, then by
+name). The skipped copy stays in the report with the reason and its ``near_duplicate_of``; the
+representative is analysed. The look-up happens when the copy reaches its first analysis stage,
+so a better copy that has not been preprocessed by then does not count: the copy is then analysed
+too (work done twice, nothing missed). Videos are always analysed: a clip's stack is known only
+from its whole signature, and a clip may hold what the longer video does not.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy import select
 
 from aima.storage import Stores
 from aima.storage.models import MediaItem
-from aima.triage.phash import distance
+from aima.triage.phash import same_picture
 
 
 def left_to_representative(stores: Stores, item: MediaItem) -> str | None:
@@ -44,8 +45,9 @@ def left_to_representative(stores: Stores, item: MediaItem) -> str | None:
         return None
     better = [(other.rank(), other, bits) for other in candidates.values()
               if other is not None and other.media_id != me.media_id and other.rank() < me.rank()
-              for bits in [distance(me.hashes[0], other.hashes[0])]
-              if bits <= settings.near_duplicate_max_distance]
+              for bits in [same_picture(me.hashes[0], other.hashes[0],
+                                        settings.near_duplicate_max_distance)]
+              if bits is not None]
     if not better:
         return None
     _, best, bits = min(better, key=lambda entry: entry[0])

@@ -9,7 +9,9 @@ then lie within half a step of a sampled frame of the video it was cut from.
 The sampling pass decodes the video a second time (the keyframe pass has no hook for it), skipping
 the frames that no other frame refers to (``skip_frame="NONREF"``: B-frames in most H.264), which
 about halves its cost. Sampled frames are scaled to :data:`SAMPLE_SIDE` pixels before hashing,
-displayed upright (rotation and anamorphic pixels applied, as for keyframes). A video longer than
+displayed upright (rotation and anamorphic pixels applied, as for keyframes), and get no detail
+hash (:mod:`aima.triage.phash`): videos are matched by containment, many frames at once, and a
+thousand frames' detail hashes would fill the preprocess document. A video longer than
 ``STEP_S * MAX_FRAMES`` is sampled more sparsely, so its signature stays at :data:`MAX_FRAMES`.
 A decoding error ends the sampling with what was found and a warning; it is the keyframe pass's
 job to judge the file.
@@ -56,8 +58,8 @@ def sample_hashes(path: Path, *, duration_s: float | None = None, step_s: float 
                 if t + 1e-3 < next_t:
                     continue
                 check_pixels(frame.width, frame.height, max_pixels, "video frames are")
-                frames.append({"t": round(t, 3),
-                               "phash": picture_hash(_picture(frame, stream)).as_dict()})
+                hashed = picture_hash(_picture(frame, stream), detail=False)
+                frames.append({"t": round(t, 3), "phash": hashed.as_dict()})
                 while next_t <= t + 1e-3:
                     next_t += step_s
                 if len(frames) >= max_frames:

@@ -4,21 +4,27 @@ Each media item is a :class:`Candidate` with its perceptual hashes (:mod:`aima.t
 one for an image; for a video, one per keyframe and one per frame of its signature (a frame a
 second, :mod:`aima.triage.signature`). Two items are linked when
 
-- two images are at most ``max_distance`` bits apart (:func:`aima.triage.phash.distance`);
+- two images are at most ``max_distance`` bits apart (:func:`aima.triage.phash.distance`) and
+  their detail hashes confirm it (:func:`aima.triage.phash.confirmed_pairs`: pictures with little
+  detail, such as text on plain paper, can be close in 64 bits and still differ);
 - one video is *contained* in another: at least ``min_containment`` of its frames (flat ones,
   such as black frames, left out) have a frame of the other within ``max_distance``. A clip cut
   from a longer video, or a re-encoded, resized or mirrored copy, is contained in it; two videos
   that share one intro are not, unless the intro is most of one of them.
 
-Linked items form stacks by transitivity (connected components, scipy), so a stack may hold two
-copies further apart than ``max_distance`` that are both close to a third. Images and videos are
-never stacked together: a video of many scenes would otherwise join the stacks of unrelated
-photos through its keyframes.
-
 Each stack has a representative, the item to look at first: the image with the most pixels, or
-the longest video (then the larger file, then the name). Every member gets its distance to the
-representative (for a video, the median distance of its frames to the representative's nearest,
-and its containment in the representative, or the representative's in it).
+the longest video (then the larger file, then the name). A stack is a star around it (leader
+clustering): taking the items best first, an item linked to no representative so far becomes
+one; then every other linked item joins the nearest representative it is linked to among those
+that rank before it (fewest bits, then fewest detail bits; for a video the largest containment;
+the better representative on a tie). So every member is linked to its representative, and links
+do not chain: two different pictures that are each close to a third (pages of text laid out
+alike, a short intro that two videos share) do not end up in one stack, as they would in
+connected components (single linkage). Images and videos are never stacked together: a video
+of many scenes would otherwise join the stacks of unrelated photos through its keyframes. Every
+member gets its distance to the representative (for a video, the median distance of its frames
+to the representative's nearest, and its containment in the representative, or the
+representative's in it).
 
 Every pair is compared (no index), a block of rows at a time over numpy arrays: memory stays
 bounded and 20,000 images take about 15-20 s on 2 cores (bench/bench_near_duplicates.py); the time
@@ -32,9 +38,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from aima.triage.phash import HashArray, PictureHash, close_pairs, distances
+from aima.triage.phash import HashArray, PictureHash, close_pairs, confirmed_pairs, distances
 
 DEFAULT_MAX_DISTANCE = 10
 #: a video is in another when at least this fraction of its frames are found there
@@ -90,12 +95,14 @@ def find_stacks(candidates: Sequence[Candidate], *, max_distance: int = DEFAULT_
     images = [c for c in candidates if c.media_type == "image" and c.hashes]
     videos = [c for c in candidates if c.media_type == "video" and c.hashes]
     if images:
-        table = HashArray.of([c.hashes[0] for c in images])
-        pairs = sorted(close_pairs(table, max_distance))
-        stacks += [_image_stack(group) for group in _groups(images, pairs)]
+        hashes = [c.hashes[0] for c in images]
+        close = close_pairs(HashArray.of(hashes), max_distance)
+        links = {pair: (close[pair], detail or 0)
+                 for pair, detail in confirmed_pairs(hashes, close).items()}
+        stacks += [_image_stack(group) for group in _stars(images, links)]
     if videos:
-        pairs = _contained_pairs(videos, max_distance, min_containment)
-        stacks += [_video_stack(group, max_distance) for group in _groups(videos, pairs)]
+        links = _contained_pairs(videos, max_distance, min_containment)
+        stacks += [_video_stack(group, max_distance) for group in _stars(videos, links)]
     names = {c.media_id: c.name for c in candidates}
     return sorted(stacks, key=lambda s: (-len(s.members), names[s.representative]))
 
@@ -115,8 +122,9 @@ def containment(inner: Sequence[PictureHash], outer: Sequence[PictureHash],
 
 
 def _contained_pairs(videos: Sequence[Candidate], max_distance: int,
-                     min_containment: float) -> list[tuple[int, int]]:
-    """Pairs of videos one of which is contained in the other, from one frame-to-frame pass.
+                     min_containment: float) -> dict[tuple[int, int], tuple[float]]:
+    """Pairs of videos one of which is contained in the other, from one frame-to-frame pass,
+    with how near they are (minus the containment: smaller is nearer).
 
     ``found[k, v]`` says whether frame ``k`` has a match in video ``v``; summing it per video
     gives, for every pair, how many frames of one are found in the other.
@@ -127,7 +135,7 @@ def _contained_pairs(videos: Sequence[Candidate], max_distance: int,
     close = close_pairs(table, max_distance)
     matches = {(i, owner[j]) for i, j in close} | {(j, owner[i]) for i, j in close}
     if not matches:
-        return []
+        return {}
     rows, cols = zip(*matches, strict=True)  # frame -> the videos it is found in, once each
     found = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(frames), len(videos)))
     usable = np.array([not h.flat for h in frames], dtype=float)
@@ -136,20 +144,33 @@ def _contained_pairs(videos: Sequence[Candidate], max_distance: int,
     shared = (per_video @ found.tocsc()).toarray()  # [a, b]: usable frames of a found in b
     counts = np.maximum(per_video.sum(axis=1).A1, 1)
     share = shared / counts[:, None]
-    return [(a, b) for a in range(len(videos)) for b in range(a + 1, len(videos))
-            if max(share[a, b], share[b, a]) >= min_containment]
+    return {(a, b): (-float(max(share[a, b], share[b, a])),)
+            for a in range(len(videos)) for b in range(a + 1, len(videos))
+            if max(share[a, b], share[b, a]) >= min_containment}
 
 
-def _groups(candidates: Sequence[Candidate], pairs: list[tuple[int, int]]) -> list[list[Candidate]]:
-    if not pairs:
-        return []
-    rows, cols = zip(*pairs, strict=True)
-    graph = coo_matrix((np.ones(len(pairs)), (rows, cols)), shape=(len(candidates),) * 2)
-    _, labels = connected_components(graph, directed=False)
-    groups: dict[int, list[Candidate]] = {}
-    for candidate, label in zip(candidates, labels, strict=True):
-        groups.setdefault(int(label), []).append(candidate)
-    return [sorted(group, key=Candidate.rank) for group in groups.values() if len(group) > 1]
+def _stars(candidates: Sequence[Candidate],
+           links: dict[tuple[int, int], tuple]) -> list[list[Candidate]]:
+    """Stacks as stars (see the module docstring) from the links ``(i, j) -> nearness`` (smaller
+    is nearer); each stack sorted best first, its representative first."""
+    linked: dict[int, dict[int, tuple]] = {}
+    for (i, j), nearness in links.items():
+        linked.setdefault(i, {})[j] = nearness
+        linked.setdefault(j, {})[i] = nearness
+    order = sorted(linked, key=lambda n: candidates[n].rank())
+    place = {n: k for k, n in enumerate(order)}
+    centres: set[int] = set()
+    for n in order:  # best first
+        if not centres.intersection(linked[n]):
+            centres.add(n)
+    stars: dict[int, list[int]] = {}
+    for n in order:  # an item joins a centre that ranks before it (there is one, or it is one)
+        if n not in centres:
+            centre = min((c for c in linked[n] if c in centres and place[c] < place[n]),
+                         key=lambda c: (linked[n][c], place[c]))
+            stars.setdefault(centre, [centre]).append(n)
+    return [sorted((candidates[n] for n in members), key=Candidate.rank)
+            for members in stars.values()]
 
 
 def _image_stack(group: list[Candidate]) -> Stack:

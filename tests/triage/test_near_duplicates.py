@@ -1,11 +1,16 @@
 """Near-duplicate stacks of a small case of real photos, their altered copies and videos made of
 photos: copies stack with their original, a clip joins the video it was cut from, and different
-photos and videos stay apart."""
+photos and videos stay apart; so do different pictures of text on plain paper (a generated
+case's), whose 64-bit hashes are as close as copies are."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from aima.eval.generate import _CaseMaker, plan
+from aima.media.thumbnails import load_image
 from aima.pipeline.runner import run_case_stage, run_media_stage
 from aima.pipeline.sources import SourceFile
 from aima.report import media_rows
@@ -15,12 +20,23 @@ from aima.stages.ingest import ingest_file
 from aima.stages.near_duplicates import DOCUMENT, STAGE
 from aima.storage import open_stores
 from aima.storage.cases import get_or_create_case
-from aima.triage.phash import PictureHash, distance, picture_hash
+from aima.triage.phash import (
+    DETAIL_ALGORITHM, HashArray, PictureHash, close_pairs, distance, picture_hash, same_picture,
+)
 from aima.triage.stacks import Candidate, find_stacks
 from tests.triage.photos import TRANSFORMS, cut_clip, make_photo_video, photo, save
 
 LONG_SCENES = ["hubble_deep_field", "retina", "coins", "moon", "page", "grass", "gravel", "brick",
                "immunohistochemistry", "cell", "clock", "text"]
+#: rounds of a generated case's text pictures whose 64-bit hashes are 2 (7, 13) and 4 (1, 12)
+#: bits apart, although their words differ
+CLOSE_TEXTS = (7, 13, 1, 12)
+
+
+def text_pictures(folder: Path, rounds) -> dict[int, Path]:
+    """Text on paper as aima/eval's generator makes it (round -> the PNG it wrote)."""
+    maker = _CaseMaker(folder, seed=0)
+    return {round_: folder / maker.make("text", round_).name for round_ in rounds}
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +52,8 @@ def folder(tmp_path_factory):
          folder / "coffee-corner-cropped-mirrored.jpg")
     for name in ("chelsea", "rocket", "camera", "moon"):  # different photos: each stays alone
         save(photo(name), folder / f"{name}.jpg")
+    texts = text_pictures(folder, CLOSE_TEXTS)  # different texts: each stays alone, but one copy
+    save(TRANSFORMS["resized"](load_image(texts[7])), folder / "text-07-resized.jpg")
     long = make_photo_video(folder / "long.mp4", LONG_SCENES)  # 60 s, a slow pan per photo
     cut_clip(long, folder / "clip.mp4", 22.5, 5)  # starts in the middle of a scene
     cut_clip(long, folder / "long-small-mirrored.mp4", 0, 60, scale="192:108", mirror=True)
@@ -76,15 +94,17 @@ def test_the_case_stacks_as_expected(case):
         ("stack-2", "image", "coffee.jpg",
          ["coffee-corner-cropped-mirrored.jpg", "coffee-jpeg30.jpg", "coffee.jpg"]),
         ("stack-3", "video", "long.mp4", ["clip.mp4", "long-small-mirrored.mp4", "long.mp4"]),
+        ("stack-4", "image", "text-07.png", ["text-07-resized.jpg", "text-07.png"]),
     ]
-    assert case["document"]["counts"] == {"hashed": 17, "not_hashed": 0, "stacks": 3,
-                                          "in_stacks": 12, "copies": 9}
+    assert case["document"]["counts"] == {"hashed": 22, "not_hashed": 0, "stacks": 4,
+                                          "in_stacks": 14, "copies": 10}
+    assert case["document"]["detail_algorithm"] == DETAIL_ALGORITHM
     assert case["outcome"].status == "done"
-    assert case["outcome"].detail == "3 stacks of 12 files (9 near-duplicates) among 17 hashed"
+    assert case["outcome"].detail == "4 stacks of 14 files (10 near-duplicates) among 22 hashed"
 
 
 def test_members_carry_their_distance_to_the_representative(case):
-    images, _, videos = case["document"]["stacks"]
+    images, _, videos, _ = case["document"]["stacks"]
     first, *copies = images["members"]
     assert first["representative"] and first["distance"] == 0
     assert all(not m["representative"] and 0 <= m["distance"] <= 10 for m in copies)
@@ -101,15 +121,16 @@ def test_report_rows_point_copies_at_their_representative(case):
     assert rows["clip.mp4"]["near_duplicate_of"]["media_id"] == rows["long.mp4"]["id"]
     assert rows["astronaut.png"]["near_duplicate_of"] is None
     assert rows["astronaut.png"]["near_duplicate_stack"] == "stack-1"
-    for alone in ("chelsea.jpg", "rocket.jpg", "camera.jpg", "moon.jpg", "other.mp4"):
+    for alone in ("chelsea.jpg", "rocket.jpg", "camera.jpg", "moon.jpg", "other.mp4",
+                  "text-13.png", "text-01.png", "text-12.png"):
         assert rows[alone]["near_duplicate_of"] is None, alone
         assert rows[alone]["near_duplicate_stack"] is None, alone
     assert stack_label(rows["astronaut.png"]) == "stack-1"
     assert stack_label(rows["coffee-jpeg30.jpg"]).startswith("stack-2: copy of coffee.jpg (")
     assert stack_label(rows["clip.mp4"]).startswith("stack-3: copy of long.mp4 (100% contained, ")
     assert stack_label(rows["chelsea.jpg"]) == ""
-    assert case["triage"]["summary"]["near_duplicate_stacks"] == 3
-    assert case["triage"]["summary"]["near_duplicates"] == 9
+    assert case["triage"]["summary"]["near_duplicate_stacks"] == 4
+    assert case["triage"]["summary"]["near_duplicates"] == 10
 
 
 def test_each_alteration_stays_close_and_different_photos_stay_far():
@@ -120,9 +141,39 @@ def test_each_alteration_stays_close_and_different_photos_stay_far():
     others = [picture_hash(photo(name)) for name in ("astronaut", "coffee", "rocket", "camera")]
     assert min(distance(hashed, other) for other in others) >= 16
     assert PictureHash.from_dict(hashed.as_dict()) == hashed
+    # Hashed before detail hashes (an older preprocess): judged on the 64-bit hashes alone.
+    stored = hashed.as_dict()
+    del stored["detail"]
+    older = PictureHash.from_dict(stored)
+    assert older.detail is None and older.hash == hashed.hash
+    assert same_picture(older, picture_hash(TRANSFORMS["jpeg30"](original)), 10) is not None
 
 
-def test_a_flat_picture_matches_nothing_and_one_shared_scene_links_videos_only_through_it():
+def test_different_pictures_of_text_on_paper_do_not_stack_and_their_copies_do(tmp_path):
+    """The 20 text pictures of a 160-file generated case chained into one stack of 17 when
+    stacks were connected components of 64-bit hashes; each gets one altered copy here."""
+    rounds = sorted({round_ for kind, round_ in plan(160) if kind == "text"})
+    files = text_pictures(tmp_path, rounds)
+    alterations = list(TRANSFORMS)
+    candidates = []
+    for round_, path in files.items():
+        original = load_image(path)
+        altered = TRANSFORMS[alterations[round_ % len(alterations)]](original)
+        for name, picture in ((path.name, original), (f"copy-of-{path.name}", altered)):
+            candidates.append(Candidate(name, name, "image", (picture_hash(picture),),
+                                        pixels=picture.width * picture.height))
+    originals = [c.hashes[0] for c in candidates[::2]]
+    close = close_pairs(HashArray.of(originals), 10)
+    assert min(close.values()) <= 2 and len(close) >= 20  # as close as copies: the hard case
+
+    stacks = find_stacks(candidates)
+
+    assert sorted(sorted(m.name for m in s.members) for s in stacks) == sorted(
+        [f"copy-of-{path.name}", path.name] for path in files.values())
+    assert all(s.representative == s.members[0].media_id for s in stacks)
+
+
+def test_a_flat_picture_matches_nothing_and_a_shared_intro_does_not_chain_two_videos():
     from PIL import Image
 
     black = picture_hash(Image.new("RGB", (64, 48)))
@@ -136,9 +187,12 @@ def test_a_flat_picture_matches_nothing_and_one_shared_scene_links_videos_only_t
         scene + [picture_hash(photo("astronaut")), picture_hash(photo("chelsea"))]),
         duration_s=15)
     stacks = find_stacks([long, intro, shares])
-    assert [[m.media_id for m in s.members] for s in stacks] == [["long", "intro", "shares"]]
-    # The intro alone is in both; without it, one shared scene of three is not containment.
+    # The intro is in both videos and joins the longer one; the two videos, which share only
+    # that scene (one of three), do not chain through it into one stack.
+    assert [[m.media_id for m in s.members] for s in stacks] == [["long", "intro"]]
     assert find_stacks([long, shares]) == []
+    alone = find_stacks([intro, shares])
+    assert [[m.media_id for m in s.members] for s in alone] == [["shares", "intro"]]
 
 
 def test_items_preprocessed_before_hashing_are_listed_as_not_hashed(tmp_path):
