@@ -391,6 +391,5 @@ def grounding(truth: Truth, report: dict[str, Any]) -> list[Row]:
 
 def _why(exc: Exception) -> str:
     if isinstance(exc, ImportError):
-        return (f"{exc.name or exc} is not installed (pip install jiwer pyannote.metrics, "
-                "or aima's eval extra)")
+        return f"{exc.name or exc} is not installed (pip install 'aima[eval]')"
     return str(exc)
