@@ -75,8 +75,8 @@ TABLE: tuple[Benchmark, ...] = (
     Benchmark("gpu_worker", None,
               note="Prefect server, workers polling every 10 s, several flow runs"),
     Benchmark("scaling", None, large_timeout_s=10800,
-              note="generated cases of 10, 40 and 160 files through aima analyze: 1 h 40 min on "
-                   "2 cores, 160 files' narrative alone 84 min"),
+              note="generated cases of 10, 40 and 160 files through aima analyze: about 25 min "
+                   "on 2 cores"),
 )
 
 

@@ -17,9 +17,10 @@ the analysis log's task-run times) and a few quality figures of the same run (th
 Then each size against the smallest: files, wall time, time per file and peak memory ratios,
 and the growth exponent ``log(wall ratio) / log(files ratio)`` (1: linear).
 
-On the project's 2-core VM under other sessions' load the three sizes took 1 h 40 min
-(2026-11-26), 84 min of it the 160-file case's narrative (one language-model call per file once
-the case no longer fits one prompt, then merges).
+On the project's 2-core VM under other jobs' load the three sizes took about 25 min
+(2026-11-26, commit fdd1f97), 11 min of it the 160-file case's narrative; before fusion packed
+files into shared calls and llama.cpp's prompt cache was turned off, 1 h 40 min and 6.4 GiB
+(BENCHMARKS.md).
 
 Headline ratio: wall time per file at the largest size / at the smallest. The fixed start is
 shared by fewer files in the small case, so a pipeline that grows linearly stays at or below 1.
