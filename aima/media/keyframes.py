@@ -6,7 +6,10 @@ coarse grid straight from the decoder's buffers (no colour conversion, no scalin
 
 * it is the first (``first``);
 * it differs sharply from the frame before, by more than ``cut_threshold`` and more than
-  ``cut_ratio`` times the recent average change, so steady motion is no cut; or, at least
+  ``cut_ratio`` times the recent average change, so steady motion is no cut (the change is the
+  luma difference alone where that exceeds the luma-and-chroma distance: a cut between two grey,
+  or equally coloured, pictures shows in luma only and must not be halved by the chroma that
+  stays, the case PySceneDetect's ``luma_only`` mode serves); or, at least
   ``drift_gap_s`` after the last keyframe, it has drifted more than ``drift_threshold`` from it
   (a dissolve, a pan) (``scene``);
 * ``max_gap_s`` has passed since the last keyframe (``gap``: kept even when it repeats the last).
@@ -180,7 +183,7 @@ class _Selector:
             self._keep(signature, time)
             self._emit(signature, time)
             return [Keyframe(time, index, "first", 1.0, picture())]
-        change = _distance(signature, self.previous)
+        change = _change(signature, self.previous)
         recent = sum(self.recent) / len(self.recent) if self.recent else 0.0
         self.previous = signature
         self.recent = (self.recent + [change])[-rules.recent_frames:]
@@ -255,9 +258,23 @@ def _grid(plane: av.video.plane.VideoPlane, cells_w: int, cells_h: int) -> np.nd
 def _distance(a: np.ndarray, b: np.ndarray) -> float:
     """Mean absolute difference of two signatures, luma weighted as much as both chroma planes
     together, scaled to 0..1."""
+    luma, chroma = _differences(a, b)
+    return (luma + chroma) / 2.0
+
+
+def _change(a: np.ndarray, b: np.ndarray) -> float:
+    """How far a frame is from the one before, for the cut rule: :func:`_distance`, or the luma
+    difference alone where that is larger (a change in brightness and texture only, as in a cut
+    between two grey pictures, is not halved by the chroma that stays)."""
+    luma, chroma = _differences(a, b)
+    return max(luma, (luma + chroma) / 2.0)
+
+
+def _differences(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean absolute difference of the luma cells and of the chroma cells, each in 0..1."""
     luma = GRID_W * GRID_H
     diff = np.abs(a - b)
-    return float(diff[:luma].mean() + diff[luma:].mean()) / 510.0
+    return float(diff[:luma].mean()) / 255.0, float(diff[luma:].mean()) / 255.0
 
 
 def _is_blank(signature: np.ndarray, max_std: float) -> bool:

@@ -51,7 +51,9 @@ JPEG_QUALITY = 90
 
 class Preprocess(MediaStage):
     name = "preprocess"
-    version = "3"  # 2: perceptual hashes, capture time and position; 3: detail hashes of images
+    # 2: perceptual hashes, capture time and position; 3: detail hashes of images;
+    # 4: keyframes: a luma-only change makes a cut (grey scenes)
+    version = "4"
     needs = ("ingest",)
     description = ("probe; keyframes, 16 kHz audio track and thumbnails into the object store; "
                    "perceptual hashes, capture time and place")

@@ -4,9 +4,10 @@
 import pytest
 from PIL import Image
 
+from aima.eval.media import photo
 from aima.media.errors import BadMedia
 from aima.media.keyframes import extract_keyframes, iter_keyframes
-from tests.mediagen import distinct_still, make_cut_video, quadrant_image
+from tests.mediagen import distinct_still, ffmpeg, make_cut_video, quadrant_image
 
 FRAME_S = 1 / 25  # the generated cut videos run at 25 fps
 
@@ -51,6 +52,27 @@ def test_a_keyframe_shows_the_scene_it_stands_for(media, cut_keyframes):
     still = distinct_still(2, 320, 180)
     corner = (4, 4)  # the stills' shapes rarely reach the corner: compare the background
     assert close(third_scene.image.getpixel(corner), still.getpixel(corner))
+
+
+def test_a_cut_between_two_grey_textures_has_a_keyframe(tmp_path):
+    """Brick, grass, gravel (scikit-image's greyscale photos, as generated cases show them): the
+    cuts change brightness and texture but no colour, and each still gives a scene keyframe."""
+    path = tmp_path / "grey.mp4"
+    stills = [photo(name, (320, 180)) for name in ("brick", "grass", "gravel")]
+    cuts = make_cut_video(path, [1.2, 1.2, 1.2], stills=stills)
+    scenes = [k.timestamp_s for k in extract_keyframes(path) if k.reason == "scene"]
+    assert scenes == pytest.approx(cuts, abs=FRAME_S)
+
+
+def test_a_fast_pan_over_a_grey_texture_is_no_cut(tmp_path):
+    """8 pixels a frame over brick: a few frames change by more than the cut threshold, but no
+    more than the frames around them, so the ratio rule keeps them from counting as cuts."""
+    source, path = tmp_path / "brick.png", tmp_path / "pan.mp4"
+    photo("brick", (960, 960)).save(source)
+    ffmpeg("-loop", "1", "-i", source, "-t", "2", "-vf",
+           "fps=25,crop=320:180:'8*n':100,format=yuv420p,noise=alls=8:allf=t",
+           "-c:v", "libx264", "-preset", "veryfast", path)
+    assert [k.reason for k in extract_keyframes(path)] == ["first"]
 
 
 def test_gap_keyframes_keep_coming_on_a_static_video(tmp_path):
