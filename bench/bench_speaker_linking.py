@@ -8,7 +8,9 @@ stores it. This benchmark builds such centroids for pieces of speech whose speak
 prints the cosine scores of every pair of pieces of the same speaker and of different speakers:
 
 - **real voices**: the two women of the real telephone call (``tests/speech/corpus.py``), each
-  woman's turns cut into two files (first half, second half of the call);
+  woman's turns cut into two files (first half, second half of the call), and the third real
+  woman, the voice of ALSA's speaker-test clips (Debian's ``alsa-utils``), her eight clips cut
+  into two files the same way;
 - **neural voices**: the Kokoro voices of pytest-audioeval, one piece per clip (1-4.5 s);
 - **espeak-ng voices**: four voices (an American male and female, a German male, a British
   male, each with its own variant), two different passages each.
@@ -68,6 +70,10 @@ def pieces(directory: Path) -> list[tuple[str, str, corpus.Recording]]:
         half = len(whole.turns) // 2
         for part, turns in (("a", whole.turns[:half]), ("b", whole.turns[half:])):
             found.append(("real", speaker, corpus.Recording(whole.path, turns)))
+    alsa = corpus.alsa_voice_file(directory)
+    half = len(alsa.turns) // 2
+    for turns in (alsa.turns[:half], alsa.turns[half:]):
+        found.append(("real", corpus.ALSA_SPEAKER, corpus.Recording(alsa.path, turns)))
     for speaker, clips in corpus.VOICES.items():
         for clip in clips:
             found.append(("neural", speaker, corpus.monologue(speaker, directory, [clip])))

@@ -1,10 +1,13 @@
 """Embedded speaker diarization: who speaks when, with CPU models whose weights ship in packages.
 
 1. Speech regions come from the transcript's words: words closer than ``region_gap_s`` form one
-   region (a phrase), and a region never crosses the end of a Whisper segment (a sentence end,
-   where speakers usually change; ``bench/README.md`` has what each choice measured).
+   region (a phrase), across the ends of Whisper segments unless ``split_at_segments`` (Whisper
+   base cuts short real turns into one-word segments; ``bench/README.md`` has what each choice
+   measured).
 2. Each region is covered by sliding windows (1.5 s, hop 0.75 s); a region shorter than a window
-   gets one window of its own length. Each window gets one voice embedding (ECAPA-TDNN by
+   gets one window, and a window is heard over at least ``min_window_s`` (1.5 s) around its
+   centre: an ECAPA embedding of a 0.2-0.5 s word is no voice print (one real woman's eight
+   two-word clips came out as five speakers). Each window gets one voice embedding (ECAPA-TDNN by
    default, :class:`aima.models.voices.EcapaVoiceEncoder`). Audio is read forward through
    :class:`~aima.speech.audio.AudioCursor`, about a minute at a time, so long files stay within
    bounded memory.
@@ -15,9 +18,8 @@
    and give every other window its nearest cluster (the affinity matrix grows with the square).
 4. Every word takes the speaker of the window nearest to it in time within its region, after a
    window whose label neither neighbour shares has taken its region's majority label. Words of
-   one speaker less than ``turn_gap_s`` (0.5 s) apart form a :class:`SpeakerTurn`: turns start
-   and end on word boundaries, bridge the pause at a comma and leave the pause between sentences
-   out.
+   one speaker less than ``turn_gap_s`` (0.7 s) apart form a :class:`SpeakerTurn`: turns start
+   and end on word boundaries and bridge the short pauses of one speaker.
 
 Local labels are ``SPEAKER_00``, ``SPEAKER_01``, ... in order of first appearance.
 
@@ -84,8 +86,9 @@ class EmbeddedDiarizer:
         clustering: str = "spectral",
         threshold: float = 0.35,
         region_gap_s: float = 0.3,
-        split_at_segments: bool = True,
-        turn_gap_s: float = 0.5,
+        split_at_segments: bool = False,
+        turn_gap_s: float = 0.7,
+        min_window_s: float = 1.5,
         min_speaker_windows: int = 3,
         reassign_iterations: int = 0,
         merge_similarity: float = 0.6,
@@ -100,6 +103,7 @@ class EmbeddedDiarizer:
         self.region_gap_s = region_gap_s
         self.split_at_segments = split_at_segments
         self.turn_gap_s = turn_gap_s
+        self.min_window_s = min_window_s
         self.min_speaker_windows = min_speaker_windows
         self.reassign_iterations = reassign_iterations
         self.merge_similarity = merge_similarity
@@ -109,7 +113,8 @@ class EmbeddedDiarizer:
     @property
     def model_id(self) -> str:
         method = f"t{self.threshold}" if self.clustering == "ahc" else self.clustering
-        return f"embedded-diarization/{self.encoder.model_id}/{method}-m{self.merge_similarity}"
+        return (f"embedded-diarization/{self.encoder.model_id}/{method}-m{self.merge_similarity}"
+                f"-w{self.min_window_s}")
 
     @property
     def parameters(self) -> dict[str, float | int | str | bool]:
@@ -122,6 +127,7 @@ class EmbeddedDiarizer:
             "region_gap_s": self.region_gap_s,
             "split_at_segments": self.split_at_segments,
             "turn_gap_s": self.turn_gap_s,
+            "min_window_s": self.min_window_s,
             "min_speaker_windows": self.min_speaker_windows,
             "reassign_iterations": self.reassign_iterations,
             "max_clustered_windows": self.max_clustered_windows,
@@ -138,7 +144,7 @@ class EmbeddedDiarizer:
         windows, region_of = self._windows(regions)
         if not windows:
             return Diarization(transcript.model_copy(update={"turns": []}), {}, self.model_id)
-        embeddings = embed_spans(self.encoder, audio, windows, self.read_block_s)
+        embeddings = self._embed(audio, windows)
         labels = self._cluster(embeddings, num_speakers)
         labels = _region_majority(labels, region_of)
 
@@ -171,6 +177,16 @@ class EmbeddedDiarizer:
                 region_of.append(index)
         return windows, np.asarray(region_of, dtype=int)
 
+    def _embed(self, audio: AudioSource, windows: Sequence[Span]) -> np.ndarray:
+        """Embeddings of ``windows``, each heard over at least ``min_window_s`` around its centre
+        (read in order of the widened starts, returned in the order of ``windows``)."""
+        heard = [widen(window, self.min_window_s) for window in windows]
+        order = np.argsort([start for start, _ in heard], kind="stable")
+        embeddings = embed_spans(self.encoder, audio, [heard[i] for i in order], self.read_block_s)
+        result = np.empty_like(embeddings)
+        result[order] = embeddings
+        return result
+
     def _cluster(self, embeddings: np.ndarray, num_speakers: int | None) -> np.ndarray:
         count = len(embeddings)
         sample = np.linspace(0, count - 1, min(count, self.max_clustered_windows)).astype(int)
@@ -197,6 +213,15 @@ def sliding_windows(start: float, end: float, window_s: float, hop_s: float) -> 
     count = int(np.ceil((end - start - window_s) / hop_s)) + 1
     starts = np.minimum(start + hop_s * np.arange(count), end - window_s)
     return [(float(s), float(s) + window_s) for s in starts]
+
+
+def widen(span: Span, min_s: float) -> Span:
+    """``span``, or ``min_s`` around its centre where it is shorter (never before 0)."""
+    start, end = span
+    if end - start >= min_s:
+        return span
+    centre = (start + end) / 2
+    return max(0.0, centre - min_s / 2), centre + min_s / 2
 
 
 def merge_spans(spans: Sequence[Span], max_gap_s: float) -> list[Span]:

@@ -4,6 +4,17 @@
   ("Diane" and "Sheila"), with reference speaker turns (RTTM) and a reference transcript (STM).
   It ships as ``pyannote/audio/sample/`` in the ``pyannote.audio`` 4.0.7 wheel, installed with
   ``--no-deps`` (only its files are read; pyannote.audio itself is never imported).
+- **A third real woman** (:func:`alsa_clip_speech`): the eight spoken clips ("Front left",
+  "Rear center", ...) of ALSA's ``speaker-test``, 1.1-1.3 s of speech each, 48 kHz, that
+  Debian's ``alsa-utils`` installs in ``/usr/share/sounds/alsa`` (GPL-2, the package's copyright
+  file). They were committed to alsa-utils in 2005 with no note on who spoke them or how; they
+  measure like one recorded woman (a noise floor under parts of them, pitch medians 175-220 Hz
+  that vary from clip to clip, ECAPA 0.68 between two halves of her clips, 0.19-0.23 to the
+  call's women), and Whisper base hears every clip right. They are cut to the call's telephone
+  band and brought to its level, so that a diarizer cannot tell her by the channel instead of
+  the voice. With the call's women cut into their single-speaker stretches
+  (:func:`call_solo_pieces`), that makes three real people: :func:`three_women` is a
+  conversation of the three, :func:`alsa_voice_file` her file alone.
 - **Neural voices** (:data:`VOICES`): the 27 clips of ``pytest-audioeval`` 0.1.3 are Kokoro-82M
   text-to-speech (its ``scripts/generate_samples.py``): eight female voices reading a greeting, a
   pangram and the numbers one to ten in nine languages. They are not recordings of people, but
@@ -20,11 +31,13 @@ where a turn starts before the previous one ends (the two are mixed).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import distribution
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from scipy.signal import butter, resample_poly, sosfiltfilt
 
 from tests.speech.speechgen import RATE, Turn, write
 
@@ -111,6 +124,18 @@ def conversation(
     return mixed, reference
 
 
+def gaps_between(speakers: list[str], gap_s: float, overlap_every: int = 0,
+                 overlap_s: float = 0.4) -> list[float]:
+    """Gaps for :func:`conversation`: ``gap_s`` after each turn, and every ``overlap_every``-th
+    change of speaker an overlap of ``overlap_s`` instead (no overlap when it is 0)."""
+    gaps, changes = [], 0
+    for before, after in zip(speakers, speakers[1:]):
+        changes += before != after
+        overlapped = overlap_every and before != after and changes % overlap_every == 0
+        gaps.append(-overlap_s if overlapped else gap_s)
+    return gaps
+
+
 def voice_conversation(
     name: str, directory: Path, gap_s: float = 0.5, overlap_every: int = 0, overlap_s: float = 0.4
 ) -> Recording:
@@ -118,14 +143,8 @@ def voice_conversation(
     ``overlap_every``-th change of speaker overlapping by ``overlap_s`` instead."""
     lines = CONVERSATIONS[name]
     turns = [(speaker, clip_speech(clip)) for speaker, clip in lines]
-    gaps = []
-    changes = 0
-    for index in range(len(turns) - 1):
-        changed = turns[index][0] != turns[index + 1][0]
-        changes += changed
-        gaps.append(-overlap_s if overlap_every and changed and changes % overlap_every == 0
-                    else gap_s)
-    samples, reference = conversation(turns, gaps)
+    samples, reference = conversation(
+        turns, gaps_between([s for s, _ in turns], gap_s, overlap_every, overlap_s))
     suffix = f"-overlap{overlap_every}" if overlap_every else ""
     path = write(directory / f"{name.replace(' ', '-')}{suffix}.wav", samples)
     return Recording(path, reference, " ".join(clip_text(clip) for _, clip in lines))
@@ -162,24 +181,107 @@ def phone_call() -> Recording:
     return Recording(_pyannote_sample("sample.wav"), sorted(turns, key=lambda t: t.start), text)
 
 
-def call_speaker_file(speaker: str, directory: Path, gap_s: float = 0.5) -> Recording:
-    """One woman of the call alone: her turns, without the overlap, cut out and joined."""
+def call_solo_pieces(speaker: str, min_s: float = 0.3) -> list[np.ndarray]:
+    """One woman's speech on the call where the other is not heard (by the reference turns), in
+    order: her turns less every stretch of the other's turns, pieces under ``min_s`` dropped."""
     call = phone_call()
     samples, rate = sf.read(call.path, dtype="float32")
     assert rate == RATE
-    others = [t for t in call.turns if t.voice != speaker]
-    parts = []
+    others = [(t.start, t.end) for t in call.turns if t.voice != speaker]
+    pieces = []
     for turn in call.turns:
         if turn.voice != speaker:
             continue
-        start, end = turn.start, turn.end
-        for other in others:  # drop what overlaps the other woman
-            if other.start <= start < other.end:
-                start = other.end
-            if other.start < end <= other.end:
-                end = other.start
-        if end - start >= 0.3:
-            parts.append((speaker, samples[int(start * RATE) : int(end * RATE)]))
-    mixed, reference = conversation(parts, [gap_s] * (len(parts) - 1))
+        spans = [(turn.start, turn.end)]
+        for other_start, other_end in others:
+            spans = [part for start, end in spans
+                     for part in ((start, min(end, other_start)), (max(start, other_end), end))
+                     if part[1] - part[0] > 0]
+        pieces += [samples[int(start * RATE) : int(end * RATE)] for start, end in spans
+                   if end - start >= min_s]
+    return pieces
+
+
+def call_speaker_file(speaker: str, directory: Path, gap_s: float = 0.5) -> Recording:
+    """One woman of the call alone: her :func:`call_solo_pieces`, joined."""
+    pieces = [(speaker, piece) for piece in call_solo_pieces(speaker)]
+    mixed, reference = conversation(pieces, [gap_s] * (len(pieces) - 1))
     path = write(directory / f"call-{speaker.lower()}.wav", mixed)
     return Recording(path, reference)
+
+
+# --- a third real woman: the voice of ALSA's speaker test ---------------------------------------
+
+ALSA_SOUNDS = Path("/usr/share/sounds/alsa")
+"""Where Debian's ``alsa-utils`` installs ``speaker-test``'s clips (``scripts/bootstrap``)."""
+ALSA_SPEAKER = "ALSA voice"
+#: her eight clips (``Noise.wav``, the ninth file there, is pink noise)
+ALSA_CLIPS = ["Front_Center", "Front_Left", "Front_Right", "Rear_Center", "Rear_Left",
+              "Rear_Right", "Side_Left", "Side_Right"]
+TELEPHONE_BAND_HZ = (100.0, 3400.0)  # where the call has its energy
+
+
+def alsa_clip_speech(name: str) -> np.ndarray:
+    """One of :data:`ALSA_CLIPS` as the call sounds: 16 kHz, trimmed, telephone band, at the
+    level of the call's speech."""
+    path = ALSA_SOUNDS / f"{name}.wav"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: the real-voice tests need Debian's alsa-utils "
+                                "(apt-get install alsa-utils; scripts/bootstrap installs it)")
+    samples, rate = sf.read(path, dtype="float32")
+    narrow = sosfiltfilt(butter(6, TELEPHONE_BAND_HZ, btype="bandpass", fs=RATE, output="sos"),
+                         resample_poly(samples, RATE, rate))
+    speech = trim(narrow.astype(np.float32))
+    return (speech * (_call_level() / _level(speech))).astype(np.float32)
+
+
+def _level(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
+
+
+@cache
+def _call_level() -> float:
+    """RMS of the call's single-speaker speech (both women)."""
+    return _level(np.concatenate([piece for speaker in CALL_SPEAKERS.values()
+                                  for piece in call_solo_pieces(speaker)]))
+
+
+def alsa_voice_file(directory: Path, gap_s: float = 0.5) -> Recording:
+    """The third woman alone: her eight clips, joined."""
+    clips = [(ALSA_SPEAKER, alsa_clip_speech(name)) for name in ALSA_CLIPS]
+    mixed, reference = conversation(clips, [gap_s] * (len(clips) - 1))
+    path = write(directory / "alsa-voice.wav", mixed)
+    text = " ".join(name.replace("_", " ").lower() for name in ALSA_CLIPS)
+    return Recording(path, reference, text)
+
+
+#: the conversation of the three women, turn by turn: a call woman and the number of one of her
+#: :func:`call_solo_pieces` (Diane's are 0.4, 1.6, 3.5, 2.9 and 1.5 s long, Sheila's 0.8, 0.6,
+#: 3.2 and 6.1 s), or the ALSA voice and the clips of her turn (1.1-1.3 s each)
+THREE_WOMEN: list[tuple[str, int | tuple[str, ...]]] = [
+    ("Diane", 2), (ALSA_SPEAKER, ("Front_Left", "Front_Right")), ("Sheila", 2),
+    ("Diane", 1), (ALSA_SPEAKER, ("Front_Center",)), ("Sheila", 0), ("Diane", 3),
+    (ALSA_SPEAKER, ("Rear_Left", "Rear_Right")), ("Sheila", 3), (ALSA_SPEAKER, ("Side_Left",)),
+    ("Diane", 4), (ALSA_SPEAKER, ("Side_Right", "Rear_Center")),
+]
+
+
+def three_women(directory: Path, gap_s: float = 0.5, overlap_every: int = 0,
+                overlap_s: float = 0.4) -> Recording:
+    """Three real women in conversation (:data:`THREE_WOMEN`, 36 s, five turns under 2 s):
+    ``gap_s`` between turns, every ``overlap_every``-th change of speaker an overlap of
+    ``overlap_s`` instead. The ALSA voice's two clips in one turn are 0.3 s apart."""
+    pieces = {speaker: call_solo_pieces(speaker) for speaker in CALL_SPEAKERS.values()}
+    turns = []
+    for speaker, part in THREE_WOMEN:
+        if isinstance(part, int):
+            turns.append((speaker, pieces[speaker][part]))
+        else:
+            pause = np.zeros(int(0.3 * RATE), dtype=np.float32)
+            clips = [alsa_clip_speech(name) for name in part]
+            joined = [piece for clip in clips for piece in (clip, pause)][:-1]
+            turns.append((speaker, np.concatenate(joined)))
+    samples, reference = conversation(
+        turns, gaps_between([s for s, _ in turns], gap_s, overlap_every, overlap_s))
+    suffix = f"-overlap{overlap_every}" if overlap_every else ""
+    return Recording(write(directory / f"three-women{suffix}.wav", samples), reference)

@@ -71,7 +71,7 @@ def test_the_diarizer_exposes_its_voice_encoder(settings_for):
 
     assert diarizer.encoder.model_id == voices.model_id == "ecapa-voxceleb-0575cb64"
     assert diarizer.encoder.dimension == 192
-    assert diarizer.model_id == "embedded-diarization/ecapa-voxceleb-0575cb64/spectral-m0.6"
+    assert diarizer.model_id == "embedded-diarization/ecapa-voxceleb-0575cb64/spectral-m0.6-w1.5"
 
 
 def test_the_gpu_profile_offline_needs_a_local_model(offline):
