@@ -324,7 +324,8 @@ class Settings(BaseSettings):
     )
     gpu_price_per_hour: float = Field(
         default=2.0, ge=0.0,
-        description="USD per GPU-hour used for the cost estimate when no live offer price is known.",
+        description="USD per hour of the GPU machine (all its GPUs) used for the cost estimate "
+        "when no live offer price is known.",
     )
     presigned_url_ttl_s: int = Field(
         default=3600, ge=60, le=7 * 24 * 3600,

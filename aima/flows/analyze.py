@@ -458,7 +458,7 @@ class GpuDispatch:
     def _record_cost(self, seconds: float, child, stages: list[str]) -> None:
         """The wave's estimate and actual cost (``stages``: one name per job): what the provider
         billed for the run's machines where it rented any, else its wall time times the price
-        per GPU-hour."""
+        per machine-hour."""
         from aima.pipeline import cost
         from aima.storage.gpu_usage import record_gpu_run
         from aima.workers.cost import actual_cost_usd

@@ -4,8 +4,8 @@
 duration, the length of an audio track) and turns it into GPU-seconds per stage with the
 throughput figures of :data:`SECONDS_PER_UNIT`, adds the start-up of each GPU run
 (``AIMA_GPU_STARTUP_S``: machine start and model load, paid for too) and prices the total at the
-pool's price per GPU-hour: a live offer's price when the caller knows one, else
-``AIMA_GPU_PRICE_PER_HOUR``. The figures mirror what the stages will do: a vision stage looks at
+pool's price per machine-hour (an hour of the GPU machine, all its GPUs: what a multi-GPU offer
+costs): a live offer's price when the caller knows one, else ``AIMA_GPU_PRICE_PER_HOUR``. The figures mirror what the stages will do: a vision stage looks at
 an image once and at each keyframe of a video, a speech stage listens to the 16 kHz audio track;
 an item without keyframes or audio costs that stage nothing, as the stage will skip it.
 
@@ -78,7 +78,7 @@ class CostEstimate(BaseModel):
     per_stage: list[StageCost]
     startup_s: float = Field(description="start-up and model load of the GPU runs (0 when none)")
     gpu_seconds: float = Field(description="total, start-up included")
-    price_per_hour: float = Field(description="USD per GPU-hour")
+    price_per_hour: float = Field(description="USD per hour of the GPU machine")
     price_source: Literal["setting", "offer"]
     usd: float
     budget_usd: float | None = None
@@ -91,7 +91,7 @@ class CostEstimate(BaseModel):
     def summary(self) -> str:
         """One line: total, GPU time and price (for logs and error messages)."""
         return (f"GPU work estimated at {_usd(self.usd)}: {_duration(self.gpu_seconds)} of GPU "
-                f"time at {_usd(self.price_per_hour)} per GPU-hour ({_SOURCE[self.price_source]})")
+                f"time at {_usd(self.price_per_hour)} per machine-hour ({_SOURCE[self.price_source]})")
 
     def markdown(self) -> str:
         """A short table for people: per stage, start-up, total, price and budget."""
@@ -105,7 +105,7 @@ class CostEstimate(BaseModel):
         rows.append(f"| **Total** | | | | **{_duration(self.gpu_seconds)}** | "
                     f"**{_usd(self.usd)}** |")
         lines = ["\n".join(rows), "",
-                 f"Price: {_usd(self.price_per_hour)} per GPU-hour "
+                 f"Price: {_usd(self.price_per_hour)} per machine-hour "
                  f"({_SOURCE[self.price_source]})."]
         if self.budget_usd is not None:
             lines.append(f"Budget: {_usd(self.budget_usd)}"
@@ -169,7 +169,7 @@ def estimate(stores: Stores, items_and_stages: Mapping[str, Iterable[str]]
 
 
 def actual_cost(gpu_seconds: float, price_per_hour: float) -> float:
-    """USD for ``gpu_seconds`` of GPU time at ``price_per_hour`` USD per GPU-hour."""
+    """USD for ``gpu_seconds`` of GPU-machine time at ``price_per_hour`` USD per machine-hour."""
     return gpu_seconds / 3600.0 * price_per_hour
 
 

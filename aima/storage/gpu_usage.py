@@ -2,7 +2,7 @@
 
 The ``analyze-media`` flow records each wave it sent to a GPU pool (the ``gpu-analysis`` run's
 wall time, the estimate, and the actual cost: the provider's bill where it rented a machine, else
-wall time times the price per GPU-hour). The exporter (:mod:`aima.monitoring.figures`) sums the
+wall time times the price per machine-hour). The exporter (:mod:`aima.monitoring.figures`) sums the
 rows by pool. A row outlives its case: a purge only clears its ``case_id``, as spend is billing,
 not case data.
 """

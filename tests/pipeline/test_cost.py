@@ -159,7 +159,7 @@ def test_the_markdown_table_shows_each_stage_start_up_total_price_and_budget(cas
     assert any(line.startswith("| transcribe | 1 | 4.0 s | 4.0 s audio |") for line in lines)
     assert "| start-up and model load | | | | 2 min 00 s | $0.08 |" in lines
     assert f"**${result.usd:,.2f}**" in text
-    assert "Price: $2.50 per GPU-hour (AIMA_GPU_PRICE_PER_HOUR)." in lines
+    assert "Price: $2.50 per machine-hour (AIMA_GPU_PRICE_PER_HOUR)." in lines
     assert "Budget: $0.01 (the estimate is over it)." in lines
 
 
