@@ -29,22 +29,27 @@ def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
     """Errors (substitutions, deletions, insertions) over reference words, over all pairs."""
     import jiwer
 
-    pairs = [(normalise(r), normalise(h)) for r, h in zip(references, hypotheses, strict=True)]
-    pairs = [(r, h) for r, h in pairs if r]
-    if not pairs:
-        raise ValueError("no reference words")
-    return float(jiwer.wer([r for r, _ in pairs], [h for _, h in pairs]))
+    refs, hyps = _normalised_pairs(references, hypotheses, "no reference words")
+    return float(jiwer.wer(refs, hyps))
 
 
 def character_error_rate(references: list[str], hypotheses: list[str]) -> float:
     """Character edits over reference characters (normalised as :func:`normalise`)."""
     import jiwer
 
+    refs, hyps = _normalised_pairs(references, hypotheses, "no reference text")
+    return float(jiwer.cer(refs, hyps))
+
+
+def _normalised_pairs(references: list[str], hypotheses: list[str],
+                      empty: str) -> tuple[list[str], list[str]]:
+    """References and hypotheses normalised, pairs whose reference is empty left out; raises
+    ``ValueError(empty)`` when none is left."""
     pairs = [(normalise(r), normalise(h)) for r, h in zip(references, hypotheses, strict=True)]
     pairs = [(r, h) for r, h in pairs if r]
     if not pairs:
-        raise ValueError("no reference text")
-    return float(jiwer.cer([r for r, _ in pairs], [h for _, h in pairs]))
+        raise ValueError(empty)
+    return [r for r, _ in pairs], [h for _, h in pairs]
 
 
 @dataclass(frozen=True)

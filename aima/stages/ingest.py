@@ -109,8 +109,7 @@ def _store(stores: Stores, case_id: uuid.UUID, source: SourceFile, path: Path, s
     if existing is not None and existing.status in OK_STATUSES:
         if not stores.objects.exists(existing.object_key):  # lost since: store it again
             stores.objects.put_file(existing.object_key, path, content_type=sniffed.mime)
-        if any(getattr(existing, name) != value for name, value in known.items()):
-            _save(stores, case_id, sha256, existing, known)  # hash sets changed since
+        _refresh_matches(stores, case_id, existing, known)
         matched = _matched(known)
         if existing.source_uri == source.uri:
             return _outcome(source, "done", media_id=str(existing.id),
@@ -204,11 +203,18 @@ def _reject(stores: Stores, case_id: uuid.UUID, source: SourceFile, sha256: str 
 def _rejected_duplicate(stores: Stores, case_id: uuid.UUID, source: SourceFile,
                         existing: MediaItem, bad: BadMedia, known: dict) -> StageOutcome:
     """A refused file whose bytes are already an item of the case (found at another path)."""
-    if any(getattr(existing, name) != value for name, value in known.items()):
-        _save(stores, case_id, existing.sha256, existing, known)  # hash sets changed since
+    _refresh_matches(stores, case_id, existing, known)
     return _outcome(source, "duplicate", media_id=str(existing.id), error_code=bad.code,
                     detail=_joined(f"same bytes as {existing.original_name}",
                                    f"rejected: {bad.reason}", _matched(known)))
+
+
+def _refresh_matches(stores: Stores, case_id: uuid.UUID, existing: MediaItem,
+                     known: dict) -> None:
+    """Save ``known`` (hashes and hash-set matches) on ``existing`` where the hash sets changed
+    since it was stored."""
+    if any(getattr(existing, name) != value for name, value in known.items()):
+        _save(stores, case_id, existing.sha256, existing, known)
 
 
 def _save(stores: Stores, case_id: uuid.UUID, sha256: str | None, existing: MediaItem | None,
